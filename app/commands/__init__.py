@@ -1,0 +1,1 @@
+"""One module per ``bagscan`` subcommand; each defines ``register(subparsers)``."""

@@ -1,0 +1,89 @@
+"""Configuration dataclasses saved inside every model file.
+
+They round-trip through plain dicts (JSON in HDF5 attributes), so a model is
+rebuilt from its file without unpickling anything.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from .errors import ConfigError
+
+T = TypeVar("T")
+
+
+def to_dict(obj: Any) -> dict[str, Any]:
+    return dataclasses.asdict(obj)
+
+
+def from_dict(cls: type[T], data: dict[str, Any]) -> T:
+    """Build ``cls`` from ``data``, ignoring unknown keys (newer files) and keeping defaults."""
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    kwargs = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items() if k in names}
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"invalid {cls.__name__}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class GridConfig:
+    """How a scan is cut into patches; identical at training and scoring time.
+
+    ``patch`` and ``stride`` are in scan pixels; each patch is resized to
+    ``input_size`` for the network. A pixel is *content* when its chroma
+    (max - min over RGB, in [0, 1]) exceeds ``bg_chroma`` or its mean brightness
+    is below ``bg_brightness``: white surround and the light-grey conveyor
+    (about 190-215 of 255, neutral) are background. A patch whose content
+    fraction is below ``min_content`` is skipped.
+    """
+
+    patch: int = 256
+    stride: int = 256
+    input_size: int = 64
+    channels: int = 3
+    bg_chroma: float = 0.10
+    bg_brightness: float = 0.70
+    min_content: float = 0.05
+
+    def __post_init__(self) -> None:
+        if self.patch < 8 or self.stride < 1 or self.input_size < 8:
+            raise ConfigError(f"grid too small: patch={self.patch} stride={self.stride} input={self.input_size}")
+        if self.channels not in (1, 3):
+            raise ConfigError(f"channels must be 1 or 3, not {self.channels}")
+        if not 0.0 <= self.min_content <= 1.0:
+            raise ConfigError(f"min_content must lie in [0, 1], not {self.min_content}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training recipe; defaults documented in README (chosen by experiment)."""
+
+    epochs: int = 15
+    batch_size: int = 64
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    w_adv: float = 1.0
+    w_con: float = 40.0
+    w_lat: float = 1.0
+    w_tip: float = 0.0
+    val_fraction: float = 0.2
+    seed: int = 0
+    max_patches_per_scan: int = 64
+    d_reinit_threshold: float = 1e-5
+    tip_rate: float = 0.0
+    augment: bool = True
+
+
+@dataclass(frozen=True)
+class ScoreConfig:
+    """How patch scores are formed: A = eta*|x - x_hat| + (1 - eta)*|f(x) - f(x_hat)|."""
+
+    eta: float = 0.9
+    batch_size: int = 64
+    aggregate: str = "max"
+    extra: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,41 @@
+"""The engine never imports Qt: checked on the source and on a live import."""
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ENGINE = Path(__file__).resolve().parents[2] / "engine"
+FORBIDDEN = {"PySide6", "pyqtgraph", "superqt", "shiboken6", "app"}
+
+
+def test_engine_sources_never_import_qt() -> None:
+    offenders = []
+    for path in ENGINE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            offenders += [f"{path}: {n}" for n in names if n.split(".")[0] in FORBIDDEN]
+    assert not offenders
+
+
+def test_importing_every_engine_module_loads_no_qt() -> None:
+    code = (
+        "import pkgutil, importlib, sys, engine\n"
+        "for m in pkgutil.walk_packages(engine.__path__, 'engine.'):\n"
+        "    importlib.import_module(m.name)\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in {'PySide6','pyqtgraph','superqt','shiboken6'}]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ENGINE.parent)
+
+
+def test_no_unpickling_anywhere() -> None:
+    root = ENGINE.parent
+    for path in list(root.glob("engine/**/*.py")) + list(root.glob("app/**/*.py")):
+        text = path.read_text()
+        assert "torch.load(" not in text and "import pickle" not in text, path
