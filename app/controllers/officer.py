@@ -1,0 +1,106 @@
+"""Officer decisions: Clear or Suspect, recorded in the audit log, then on to the next bag.
+
+The operator name is asked once per session through an injectable callable (a
+dialog in the window, a lambda in tests). Each decision records the time from
+the scan appearing on screen to the key press, the model, the threshold and the
+operating point, and is durable on disk before the window moves on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from ..audit import AuditLog, Decision, audit_path_for, finite_or_none
+from .screening import ScreeningController
+from .threshold import ThresholdController
+
+log = logging.getLogger(__name__)
+
+OperatorProvider = Callable[[], str | None]
+
+
+class OfficerController(QObject):
+    decided = Signal(object)  # the record written (dict)
+    audit_failed = Signal(str, str)  # path, reason
+
+    def __init__(self, screening: ScreeningController, threshold: ThresholdController,
+                 operator_provider: OperatorProvider, fallback_dir: str | Path,
+                 auto_advance: bool = True) -> None:
+        super().__init__()
+        self.screening = screening
+        self.threshold = threshold
+        self.operator_provider = operator_provider
+        self.fallback_dir = Path(fallback_dir)
+        self.auto_advance = auto_advance
+        self.operator: str | None = None
+        self.session_dir: str | None = None
+        self.audit: AuditLog | None = None
+        self.model_name = ""
+        self.model_file = ""
+
+    def set_session(self, session_dir: str | Path | None) -> None:
+        """The folder opened; the audit log goes beside it (or to the fallback dir)."""
+        self.session_dir = str(session_dir) if session_dir is not None else None
+        self.audit = AuditLog(audit_path_for(self.session_dir, self.fallback_dir))
+        log.info("audit log: %s", self.audit.path)
+
+    def set_model(self, name: str, path: str) -> None:
+        self.model_name, self.model_file = name, path
+
+    def ensure_operator(self) -> str | None:
+        """Ask once per session; an empty answer means no decision is recorded."""
+        if not self.operator:
+            name = (self.operator_provider() or "").strip()
+            self.operator = name or None
+        return self.operator
+
+    def clear(self) -> dict | None:
+        return self.decide("clear")
+
+    def suspect(self) -> dict | None:
+        return self.decide("suspect")
+
+    def decide(self, kind: str) -> dict | None:
+        item = self.screening.current_item
+        if item is None:
+            return None
+        operator = self.ensure_operator()
+        if operator is None:
+            log.warning("no operator name given: decision not recorded")
+            return None
+        if self.audit is None:
+            self.set_session(str(Path(item.path).parent))
+        assert self.audit is not None
+        point = self.threshold.point
+        shown = self.screening.shown_at
+        rec = Decision(
+            decision=kind,
+            scan=item.path,
+            operator=operator,
+            seconds_to_decision=round(time.monotonic() - shown, 3) if shown else 0.0,
+            model=self.model_name,
+            model_file=self.model_file,
+            threshold=finite_or_none(point.threshold),
+            scan_score=finite_or_none(item.score),
+            flagged=item.flagged(point.threshold),
+            operating_point=point.describe(),
+            ground_truth=item.record.label,
+            sha256=item.result.sha256 if item.result is not None else "",
+            session=self.session_dir or "",
+        )
+        try:
+            data = self.audit.append(rec)
+        except OSError as exc:
+            self.audit_failed.emit(str(self.audit.path), f"decision NOT recorded: {exc}")
+            return None
+        item.decision = kind
+        self.screening.list.refresh(self.screening.current)
+        self.decided.emit(data)
+        if self.auto_advance:
+            self.screening.next()
+        return data

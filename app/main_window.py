@@ -1,0 +1,260 @@
+"""The main window: builds the views, the worker and the controllers and wires them together.
+
+No screening logic lives here (it is in :mod:`app.controllers`), only layout,
+actions, menus, keys, drag and drop, and the connections between parts.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QInputDialog,
+    QMainWindow,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .controllers.officer import OfficerController
+from .controllers.screening import ScreeningController
+from .controllers.session import BackendFactory, SessionController
+from .controllers.threshold import ThresholdController
+from .dialogs.error import ErrorReporter
+from .settings import Settings, user_data_dir
+from .views import enhance
+from .views.display_panel import DisplayPanel
+from .views.model_panel import ModelPanel
+from .views.scan_list import ScanListView
+from .views.scan_view import ScanView
+from .views.status import StatusView
+from .views.threshold_panel import ThresholdPanel
+from .workers import ScoringWorker
+
+log = logging.getLogger(__name__)
+
+MODEL_FILTER = "bagscan models (*.h5);;All files (*)"
+SCAN_FILTER = "Scans (*.jpg *.jpeg *.png *.bmp *.tif *.tiff);;All files (*)"
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: Settings | None = None, reporter: ErrorReporter | None = None,
+                 operator_provider: Callable[[], str | None] | None = None,
+                 backend_factory: BackendFactory | None = None, device: str = "auto",
+                 audit_fallback_dir: str | Path | None = None, worker_threads: int | None = None) -> None:
+        super().__init__()
+        self.setWindowTitle("bagscan — X-ray screening")
+        self.setAcceptDrops(True)
+        self.settings = settings or Settings()
+        self.reporter = reporter or ErrorReporter(self)
+        if self.reporter.parent_widget is None:
+            self.reporter.parent_widget = self
+        # views
+        self.scan_view = ScanView()
+        self.scan_list = ScanListView()
+        self.model_panel = ModelPanel()
+        self.threshold_panel = ThresholdPanel()
+        self.display_panel = DisplayPanel()
+        self.display_panel.set_opacity(self.settings.overlay_opacity)
+        self.scan_view.set_opacity(self.settings.overlay_opacity)
+        self.status = StatusView()
+        self.setStatusBar(self.status)
+        self.setCentralWidget(self.scan_view)
+        self._build_docks()
+        # engine thread and controllers
+        self.worker = ScoringWorker(threads=worker_threads)
+        self.worker.start()
+        self.session = SessionController(self.reporter, self.settings, backend_factory, device)
+        self.screening = ScreeningController(self.worker, self.scan_view, self.scan_list, self.status)
+        self.threshold = ThresholdController(self.threshold_panel)
+        self.officer = OfficerController(self.screening, self.threshold,
+                                         operator_provider or self._ask_operator,
+                                         audit_fallback_dir or user_data_dir(), self.settings.auto_advance)
+        self._wire()
+        self._build_actions()
+        self.threshold.set_calibration(None)
+        self.resize(1400, 900)
+        geometry = self.settings.geometry()
+        if not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+            self.restoreState(self.settings.window_state())
+
+    # -- layout ---------------------------------------------------------------------------------
+    def _build_docks(self) -> None:
+        left = QDockWidget("Scans", self)
+        left.setObjectName("scansDock")
+        left.setWidget(self.scan_list)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, left)
+        side = QWidget()
+        lay = QVBoxLayout(side)
+        lay.setContentsMargins(6, 0, 6, 6)
+        for w in (self.model_panel, self.threshold_panel, self.display_panel):
+            lay.addWidget(w)
+        lay.addStretch(1)
+        right = QDockWidget("Screening", self)
+        right.setObjectName("screeningDock")
+        right.setWidget(side)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, right)
+        self.resizeDocks([left, right], [430, 340], Qt.Orientation.Horizontal)
+
+    def _wire(self) -> None:
+        s, v = self.screening, self.scan_view
+        self.session.opened.connect(self._on_opened)
+        self.session.model_changed.connect(self._on_model)
+        self.scan_list.row_activated.connect(s.go)
+        self.threshold_panel.target_changed.connect(self.threshold.set_target)
+        self.threshold.threshold_changed.connect(s.set_threshold)
+        s.counts_changed.connect(self.threshold.set_counts)
+        s.scan_failed.connect(lambda p, r: self.reporter.engine_error("Cannot score scan", p, r))
+        s.current_changed.connect(self._on_current)
+        self.officer.audit_failed.connect(lambda p, r: self.reporter.engine_error("Audit log", p, r))
+        self.status.cancel_requested.connect(s.cancel)
+        self.model_panel.choose_requested.connect(self.choose_model)
+        d = self.display_panel
+        d.mode_changed.connect(v.set_mode)
+        d.window_level_changed.connect(v.set_window_level)
+        d.opacity_changed.connect(v.set_opacity)
+        d.opacity_changed.connect(lambda o: setattr(self.settings, "overlay_opacity", o))
+        d.cues_toggled.connect(v.set_cues_visible)
+        v.pixel_info.connect(self.status.pixel.setText)
+
+    def _action(self, text: str, keys: str | list[str], slot: Callable[..., Any], menu: Any = None,
+                checkable: bool = False) -> QAction:
+        act = QAction(text, self)
+        seqs = [QKeySequence(k) for k in ([keys] if isinstance(keys, str) else keys) if k]
+        act.setShortcuts(seqs)
+        act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        act.setCheckable(checkable)
+        (act.toggled if checkable else act.triggered).connect(slot)
+        self.addAction(act)  # keys work wherever focus is in the window
+        if menu is not None:
+            menu.addAction(act)
+        return act
+
+    def _build_actions(self) -> None:
+        mb = self.menuBar()
+        f = mb.addMenu("&File")
+        self._action("Open &Scan…", "Ctrl+O", self.choose_scans, f)
+        self._action("Open &Folder or SIXray Root…", "Ctrl+Shift+O", self.choose_folder, f)
+        self._action("Choose &Model File…", "Ctrl+M", self.choose_model, f)
+        f.addSeparator()
+        self._action("&Quit", "Ctrl+Q", self.close, f)
+        sc = mb.addMenu("&Screening")
+        self.clear_action = self._action("&Clear", "C", self.officer.clear, sc)
+        self.suspect_action = self._action("&Suspect — send to hand search", "S", self.officer.suspect, sc)
+        sc.addSeparator()
+        self.next_action = self._action("&Next Scan", "N", self.screening.next, sc)
+        self.prev_action = self._action("&Previous Scan", "P", self.screening.previous, sc)
+        self._action("&Rescore", "F5", self.screening.rescore, sc)
+        self.cancel_action = self._action("Cancel Scoring", "Esc", self.screening.cancel, sc)
+        vm = mb.addMenu("&View")
+        self._action("&Fit", "F", self.scan_view.fit, vm)
+        self._action("Actual Size (1:1)", "A", self.scan_view.actual_size, vm)
+        self._action("Zoom In", ["+", "="], lambda: self.scan_view.zoom(1.25), vm)
+        self._action("Zoom Out", "-", lambda: self.scan_view.zoom(0.8), vm)
+        vm.addSeparator()
+        self.cues_action = self._action("Show/Hide Model Cues", "H", self.toggle_cues, vm)
+        vm.addSeparator()
+        for m in enhance.MODES:
+            if m.key == "standard":
+                self._action("Standard Image (reset)", m.shortcut, self.reset_display, vm)
+            else:
+                self._action(m.label, m.shortcut, lambda _=False, k=m.key: self.display_panel.set_mode(k), vm)
+        tb = QToolBar("Decision")
+        tb.setObjectName("decisionBar")
+        tb.setMovable(False)
+        for act, name in ((self.clear_action, "clearButton"), (self.suspect_action, "suspectButton")):
+            tb.addAction(act)
+            tb.widgetForAction(act).setObjectName(name)
+        tb.addSeparator()
+        tb.addAction(self.prev_action)
+        tb.addAction(self.next_action)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
+
+    # -- user actions ---------------------------------------------------------------------------
+    def open_paths(self, paths: list[str]) -> bool:
+        return self.session.open_paths([str(p) for p in paths])
+
+    def load_model(self, path: str) -> bool:
+        return self.session.load_model(str(path))
+
+    def choose_scans(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Open scans", self.settings.last_dir, SCAN_FILTER)
+        if files:
+            self.open_paths(files)
+
+    def choose_folder(self) -> None:
+        d = QFileDialog.getExistingDirectory(self, "Open a folder or SIXray root", self.settings.last_dir)
+        if d:
+            self.open_paths([d])
+
+    def choose_model(self) -> None:
+        last = self.settings.model_path
+        start = str(Path(last).parent) if last else self.settings.last_dir
+        path, _ = QFileDialog.getOpenFileName(self, "Choose model file", start, MODEL_FILTER)
+        if path:
+            self.load_model(path)
+
+    def toggle_cues(self) -> None:
+        self.display_panel.cues.toggle()  # the checkbox drives the view, so both stay in step
+
+    def reset_display(self) -> None:
+        self.display_panel.reset()
+        self.scan_view.reset_display()
+
+    def _ask_operator(self) -> str | None:
+        name, ok = QInputDialog.getText(self, "Operator", "Operator name for the audit log:",
+                                        text=self.settings.last_operator)
+        if ok and name.strip():
+            self.settings.last_operator = name.strip()
+            return name.strip()
+        return None
+
+    # -- controller events --------------------------------------------------------------------
+    def _on_opened(self, records: list, session_dir: str) -> None:
+        self.officer.set_session(session_dir)
+        self.screening.set_records(records)
+        self.setWindowTitle(f"bagscan — {session_dir}")
+
+    def _on_model(self, backend: Any, info: Any) -> None:
+        self.screening.set_backend(backend)
+        self.threshold.set_calibration(info.calibration if info else None)
+        if info is None:
+            self.model_panel.show_none()
+            self.status.model.setText("no model")
+            return
+        self.officer.set_model(info.name, info.path)
+        self.model_panel.show_info(info.name, info.path, info.device, info.calibration_text)
+        self.status.model.setText(f"{info.name} · {info.device}")
+
+    def _on_current(self, item: Any) -> None:
+        self.scan_view.setToolTip(item.path if item is not None else "")
+
+    # -- drag and drop, close -----------------------------------------------------------------
+    def dragEnterEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: Any) -> None:  # noqa: N802
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        models = [p for p in paths if p.lower().endswith(".h5")]
+        scans = [p for p in paths if p not in models]
+        event.acceptProposedAction()
+        if models:
+            self.load_model(models[0])
+        if scans:
+            self.open_paths(scans)
+
+    def closeEvent(self, event: Any) -> None:  # noqa: N802
+        self.worker.stop()
+        self.settings.save_window(self.saveGeometry(), self.saveState())
+        self.settings.sync()
+        self.reporter.close_all()
+        super().closeEvent(event)

@@ -1,0 +1,229 @@
+"""The scan list: name, score, flagged or clear, ground truth, decision; sortable and filterable.
+
+A table model over the controller's :class:`ScanItem` list, behind a
+``QSortFilterProxyModel`` (text filter on the name, plus a status filter).
+Flags are derived from stored scores and the current threshold, so a
+threshold change is one ``dataChanged`` over two columns, not a rebuild.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLineEdit,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..controllers.items import FAILED, SCORING, ScanItem
+
+COLUMNS = ("Scan", "Score", "Model", "Truth", "Decision")
+NAME, SCORE, STATUS, TRUTH, DECISION = range(5)
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+FILTERS = ("All", "Flagged", "Clear", "Undecided", "Suspect", "Errors")
+RED, GREEN = QColor(255, 99, 90), QColor(80, 200, 120)
+AMBER, GREY = QColor(255, 190, 60), QColor(140, 148, 160)
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+class ScanTableModel(QAbstractTableModel):
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: list[ScanItem] = []
+        self.threshold = math.inf
+
+    def set_items(self, items: list[ScanItem]) -> None:
+        self.beginResetModel()
+        self.items = items
+        self.endResetModel()
+
+    def refresh(self, row: int | None = None) -> None:
+        if not self.items:
+            return
+        top = self.index(0 if row is None else row, 0)
+        bottom = self.index(len(self.items) - 1 if row is None else row, len(COLUMNS) - 1)
+        self.dataChanged.emit(top, bottom)
+
+    def set_threshold(self, threshold: float) -> None:
+        self.threshold = threshold
+        if self.items:
+            self.dataChanged.emit(self.index(0, STATUS), self.index(len(self.items) - 1, STATUS))
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802 - Qt signature
+        return 0 if parent.isValid() else len(self.items)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802 - Qt signature
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def status(self, item: ScanItem) -> str:
+        if item.state == FAILED:
+            return "Error"
+        flagged = item.flagged(self.threshold)
+        if flagged is None:
+            return "Scoring…" if item.state == SCORING else "—"
+        return "Flagged" if flagged else "Clear"
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        item, col = self.items[index.row()], index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == NAME:
+                return item.name
+            if col == SCORE:
+                return "" if item.score is None else f"{item.score:.2f}"
+            if col == STATUS:
+                return self.status(item)
+            if col == TRUTH:
+                return item.truth
+            if col == DECISION:
+                return item.decision.capitalize()
+        elif role == SORT_ROLE:
+            if col == SCORE:
+                return -math.inf if item.score is None else item.score
+            return str(self.data(index, Qt.ItemDataRole.DisplayRole))
+        elif role == Qt.ItemDataRole.ForegroundRole:
+            if col == STATUS:
+                return QBrush({"Flagged": RED, "Clear": GREEN, "Error": AMBER}.get(self.status(item), GREY))
+            if col == DECISION:
+                return QBrush(RED if item.decision == "suspect" else GREEN)
+        elif role == Qt.ItemDataRole.ToolTipRole:
+            return item.error or item.path
+        elif role == Qt.ItemDataRole.TextAlignmentRole and col == SCORE:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+
+class ScanFilterProxy(QSortFilterProxyModel):
+    """Name text filter plus a status filter (All, Flagged, Clear, Undecided, Suspect, Errors)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.status_filter = "All"
+        self.setSortRole(SORT_ROLE)
+        self.setFilterKeyColumn(NAME)
+        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+
+    def set_status_filter(self, name: str) -> None:
+        self.status_filter = name
+        self.invalidateFilter()
+
+    def filterAcceptsRow(self, row: int, parent: Index) -> bool:  # noqa: N802
+        if not super().filterAcceptsRow(row, parent):
+            return False
+        model: ScanTableModel = self.sourceModel()  # type: ignore[assignment]
+        item = model.items[row]
+        f = self.status_filter
+        if f == "All":
+            return True
+        if f in ("Flagged", "Clear"):
+            return model.status(item) == f
+        if f == "Undecided":
+            return not item.decision
+        if f == "Suspect":
+            return item.decision == "suspect"
+        return model.status(item) == "Error"
+
+
+class ScanListView(QWidget):
+    """Filter bar and table; reports the row the officer picks, in source-model rows."""
+
+    row_activated = Signal(int)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.model = ScanTableModel()
+        self.proxy = ScanFilterProxy()
+        self.proxy.setSourceModel(self.model)
+        self.filter_edit = QLineEdit(placeholderText="Filter by name…", clearButtonEnabled=True)
+        self.status_combo = QComboBox()
+        self.status_combo.addItems(FILTERS)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(NAME, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(24)
+        self.table.setAlternatingRowColors(True)
+        hh = self.table.horizontalHeader()
+        hh.setMinimumSectionSize(40)
+        for col, width in ((SCORE, 58), (STATUS, 70), (TRUTH, 96), (DECISION, 72)):
+            hh.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
+            hh.resizeSection(col, width)
+        hh.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)  # the name takes what is left
+        bar = QHBoxLayout()
+        bar.addWidget(self.filter_edit, 1)
+        bar.addWidget(self.status_combo)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addLayout(bar)
+        lay.addWidget(self.table)
+        self.filter_edit.textChanged.connect(self.proxy.setFilterFixedString)
+        self.status_combo.currentTextChanged.connect(self.proxy.set_status_filter)
+        self._selecting = False
+        self.table.selectionModel().currentRowChanged.connect(self._on_current)
+
+    # -- ScanListLike --------------------------------------------------------------------------
+    def set_items(self, items: list[ScanItem]) -> None:
+        with self._quiet():
+            self.model.set_items(items)
+
+    def refresh(self, row: int | None = None) -> None:
+        with self._quiet():
+            self.model.refresh(row)
+
+    def set_threshold(self, threshold: float) -> None:
+        with self._quiet():
+            self.model.set_threshold(threshold)
+
+    @contextmanager
+    def _quiet(self) -> Iterator[None]:
+        """Selection changes caused by the program (re-sorting, filtering) are not the officer's."""
+        old, self._selecting = self._selecting, True
+        try:
+            yield
+        finally:
+            self._selecting = old
+
+    def select_row(self, row: int) -> None:
+        idx = self.proxy.mapFromSource(self.model.index(row, 0))
+        if idx.isValid():
+            with self._quiet():
+                self.table.selectRow(idx.row())
+                self.table.scrollTo(idx)
+
+    def visible_rows(self) -> list[int]:
+        """Source rows in the order the officer sees them (sorted and filtered)."""
+        return [self.proxy.mapToSource(self.proxy.index(r, 0)).row() for r in range(self.proxy.rowCount())]
+
+    def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if not self._selecting and current.isValid():
+            self.row_activated.emit(self.proxy.mapToSource(current).row())

@@ -1,0 +1,48 @@
+"""Status bar: scoring progress with a Cancel button, the pixel readout, and the model in use."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar
+
+
+class StatusView(QStatusBar):
+    cancel_requested = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.text = QLabel("Ready")
+        self.bar = QProgressBar()
+        self.bar.setFixedWidth(180)
+        self.bar.setTextVisible(False)
+        self.cancel = QPushButton("Cancel")
+        self.cancel.setToolTip("Stop scoring (Esc)")
+        self.cancel.clicked.connect(self.cancel_requested)
+        self.pixel = QLabel("")
+        self.pixel.setObjectName("pixelReadout")
+        self.model = QLabel("")
+        self.model.setObjectName("modelStatus")
+        self.addWidget(self.text, 1)
+        self.addWidget(self.bar)
+        self.addWidget(self.cancel)
+        self.addPermanentWidget(self.pixel)
+        self.addPermanentWidget(self.model)
+        self.bar.hide()
+        self.cancel.hide()
+
+    def progress(self, text: str, done: int, total: int) -> None:
+        """``total`` 0 shows a busy bar (work started, size not known yet)."""
+        self.text.setText(text)
+        self.bar.setRange(0, max(total, 0))
+        self.bar.setValue(done)
+        self.bar.show()
+        self.cancel.show()
+
+    def idle(self, text: str) -> None:
+        self.text.setText(text)
+        self.bar.hide()
+        self.cancel.hide()
+
+    @property
+    def busy(self) -> bool:
+        return not self.bar.isHidden()

@@ -1,0 +1,186 @@
+"""The scoring thread: reads and scores scans off the GUI thread, one job at a time.
+
+One long-lived ``QThread`` owns the model, so torch never runs on the GUI thread.
+Jobs carry the generation number of the request that made them (ndv style): the
+controller drops answers to requests it has moved past. A job is cancelled
+through its :class:`engine.events.CancelToken`, polled between patch batches, so
+moving to another scan stops the old work within one batch. Signals are emitted
+from the worker thread and arrive queued on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from PySide6.QtCore import QThread, Signal
+
+from engine.data.io import Scan, to_uint8
+from engine.errors import Cancelled, EngineError
+from engine.events import CancelToken
+
+log = logging.getLogger(__name__)
+
+
+class Backend(Protocol):
+    """What the worker needs from a model (see app.controllers.model.EngineBackend)."""
+
+    def read(self, path: str) -> Scan: ...
+
+    def score(self, scan: Scan, cancel: CancelToken, progress: Callable[[int, int], None]) -> object: ...
+
+
+@dataclass
+class Job:
+    path: str
+    gen: int
+    score: bool = True  # False: only load the image (its result is already cached)
+    prefetch: bool = False  # True: fill the caches, never shown directly
+    token: CancelToken = field(default_factory=CancelToken)
+    done: bool = False  # set under the lock just before the result is emitted
+
+
+def gui_friendly_threads(cpus: int | None = None) -> int:
+    """Torch threads for the worker: leave one core to the GUI thread (at least one thread)."""
+    n = cpus if cpus is not None else (os.cpu_count() or 1)
+    return max(1, n - 1)
+
+
+class ScoringWorker(QThread):
+    """Serial job queue on its own thread. Public methods are called from the GUI thread."""
+
+    image_ready = Signal(int, str, object, object, bool)  # gen, path, uint8 RGB, ScanMeta, prefetch
+    scored = Signal(int, int, str, object, bool)  # gen, model_gen, path, ScanResult, prefetch
+    failed = Signal(int, str, str, bool)  # gen, path, reason, prefetch
+    progress = Signal(int, str, int, int)  # gen, path, done, total
+    cancelled = Signal(int, str)  # gen, path
+    busy_changed = Signal(bool)
+
+    def __init__(self, threads: int | None = None) -> None:
+        super().__init__()
+        self.setObjectName("bagscan-scoring")
+        self._cond = threading.Condition()
+        self._queue: deque[Job] = deque()
+        self._current: Job | None = None
+        self._backend: Backend | None = None
+        self._model_gen = 0
+        self._stopping = False
+        self._threads = threads if threads is not None else gui_friendly_threads()
+
+    # -- GUI-thread API ----------------------------------------------------------------------
+    def set_backend(self, backend: Backend | None, model_gen: int) -> None:
+        """Swap the model; queued and running jobs belong to the old one and are cancelled."""
+        with self._cond:
+            self._backend, self._model_gen = backend, model_gen
+            self._cancel_locked(clear=True)
+
+    def request(self, job: Job) -> Job:
+        """The scan on screen: cancel other work, or adopt the running job if it is this scan."""
+        with self._cond:
+            cur = self._current
+            if cur is not None and cur.path == job.path and not cur.done and not cur.token.cancelled \
+                    and (cur.score or not job.score):
+                cur.gen, cur.prefetch = job.gen, False  # already working on it: answer the new request
+                self._queue.clear()
+                return cur
+            self._cancel_locked(clear=True)
+            self._queue.append(job)
+            self._cond.notify()
+            return job
+
+    def prefetch(self, job: Job) -> None:
+        """Score ahead; runs after the current request and is dropped by the next one."""
+        job.prefetch = True
+        with self._cond:
+            cur = self._current
+            if any(j.path == job.path for j in self._queue) or (cur is not None and cur.path == job.path):
+                return
+            self._queue.append(job)
+            self._cond.notify()
+
+    def cancel(self) -> None:
+        """The user's cancel: stop the running job and forget the queue."""
+        with self._cond:
+            self._cancel_locked(clear=True)
+
+    def is_busy(self) -> bool:
+        with self._cond:
+            return self._current is not None or bool(self._queue)
+
+    def stop(self, timeout_ms: int = 10000) -> bool:
+        with self._cond:
+            self._stopping = True
+            self._cancel_locked(clear=True)
+            self._cond.notify_all()
+        return self.wait(timeout_ms)
+
+    def _cancel_locked(self, clear: bool) -> None:
+        if self._current is not None:
+            self._current.token.cancel()
+        if clear:
+            for j in self._queue:
+                j.token.cancel()
+            self._queue.clear()
+
+    # -- worker thread -----------------------------------------------------------------------
+    def run(self) -> None:
+        self._set_threads()
+        while True:
+            with self._cond:
+                while not self._queue and not self._stopping:
+                    self._cond.wait()
+                if self._stopping:
+                    return
+                job = self._queue.popleft()
+                self._current = job
+                backend, model_gen = self._backend, self._model_gen
+            self.busy_changed.emit(True)
+            try:
+                self._process(job, backend, model_gen)
+            except Exception:  # noqa: BLE001 - a bug, not an engine error: report it, keep the thread
+                self.failed.emit(job.gen, job.path, f"internal error: {sys.exc_info()[1]}", job.prefetch)
+                threading.excepthook(threading.ExceptHookArgs((*sys.exc_info(), threading.current_thread())))
+            finally:
+                with self._cond:
+                    self._current = None
+                    idle = not self._queue
+                if idle:
+                    self.busy_changed.emit(False)
+
+    def _set_threads(self) -> None:
+        try:
+            import torch
+
+            torch.set_num_threads(self._threads)  # the GUI thread keeps a core for the event loop
+            log.info("scoring worker uses %d torch threads", self._threads)
+        except Exception as exc:  # noqa: BLE001 - torch missing or already initialised: keep defaults
+            log.debug("could not set torch threads: %s", exc)
+
+    def _process(self, job: Job, backend: Backend | None, model_gen: int) -> None:
+        if backend is None:
+            return
+        try:
+            job.token.raise_if_cancelled()
+            scan = backend.read(job.path)
+            job.token.raise_if_cancelled()
+            self.image_ready.emit(job.gen, job.path, to_uint8(scan.pixels), scan.meta, job.prefetch)
+            if not job.score:
+                return
+            result = backend.score(scan, job.token, lambda d, t: self.progress.emit(job.gen, job.path, d, t))
+            with self._cond:
+                job.done = True
+                gen, prefetch = job.gen, job.prefetch  # read under the lock: request() may have adopted it
+            self.scored.emit(gen, model_gen, job.path, result, prefetch)
+        except Cancelled:
+            log.debug("cancelled %s (gen %d)", job.path, job.gen)
+            self.cancelled.emit(job.gen, job.path)
+        except EngineError as exc:
+            reason = getattr(exc, "reason", None) or str(exc)
+            log.warning("scoring %s failed: %s", job.path, reason)
+            self.failed.emit(job.gen, job.path, reason, job.prefetch)
