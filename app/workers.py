@@ -71,6 +71,7 @@ class ScoringWorker(QThread):
         self._backend: Backend | None = None
         self._model_gen = 0
         self._stopping = False
+        self._scored: set[str] = set()  # scored with the current model: never prefetched twice
         self._threads = threads if threads is not None else gui_friendly_threads()
 
     # -- GUI-thread API ----------------------------------------------------------------------
@@ -78,6 +79,7 @@ class ScoringWorker(QThread):
         """Swap the model; queued and running jobs belong to the old one and are cancelled."""
         with self._cond:
             self._backend, self._model_gen = backend, model_gen
+            self._scored.clear()
             self._cancel_locked(clear=True)
 
     def request(self, job: Job) -> Job:
@@ -99,8 +101,9 @@ class ScoringWorker(QThread):
         job.prefetch = True
         with self._cond:
             cur = self._current
-            if any(j.path == job.path for j in self._queue) or (cur is not None and cur.path == job.path):
-                return
+            if job.path in self._scored or any(j.path == job.path for j in self._queue) \
+                    or (cur is not None and cur.path == job.path):
+                return  # already done (its answer may still be on its way) or under way
             self._queue.append(job)
             self._cond.notify()
 
@@ -108,6 +111,14 @@ class ScoringWorker(QThread):
         """The user's cancel: stop the running job and forget the queue."""
         with self._cond:
             self._cancel_locked(clear=True)
+
+    def forget(self, path: str | None = None) -> None:
+        """Allow prefetching ``path`` (or every scan) again: its cached result was dropped."""
+        with self._cond:
+            if path is None:
+                self._scored.clear()
+            else:
+                self._scored.discard(path)
 
     def is_busy(self) -> bool:
         with self._cond:
@@ -176,6 +187,8 @@ class ScoringWorker(QThread):
             with self._cond:
                 job.done = True
                 gen, prefetch = job.gen, job.prefetch  # read under the lock: request() may have adopted it
+                if model_gen == self._model_gen:
+                    self._scored.add(job.path)
             self.scored.emit(gen, model_gen, job.path, result, prefetch)
         except Cancelled:
             log.debug("cancelled %s (gen %d)", job.path, job.gen)

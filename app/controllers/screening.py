@@ -72,6 +72,7 @@ class ScreeningController(QObject):
         self._image_on_screen = False
         self._result_on_screen = False
         self.stale_dropped = 0
+        self._failed_gen = -1
         worker.image_ready.connect(self._on_image)
         worker.scored.connect(self._on_scored)
         worker.failed.connect(self._on_failed)
@@ -81,6 +82,7 @@ class ScreeningController(QObject):
     # -- state changes from the window ------------------------------------------------------
     def set_records(self, records: list[ScanRecord]) -> None:
         self.worker.cancel()
+        self.worker.forget()
         self.items = [ScanItem(r) for r in records]
         self._rows = {it.path: i for i, it in enumerate(self.items)}
         self.images.clear()
@@ -129,6 +131,11 @@ class ScreeningController(QObject):
         self.list.select_row(row)
         self.view.set_ground_truth(item.record.boxes)
         self.current_changed.emit(item)
+        if item.state == FAILED:  # known bad: say so again, do not re-read (Rescore retries)
+            self.view.clear(f"Cannot read this scan:\n{item.error}")
+            self._report_failure(item)
+            self._prefetch()
+            return
         image = self.images.get(item.path)
         if image is not None:
             self._show_image(item.path, image)
@@ -168,7 +175,8 @@ class ScreeningController(QObject):
     def rescore(self) -> None:
         item = self.current_item
         if item is not None:
-            item.result, item.state = None, PENDING
+            item.result, item.state, item.error = None, PENDING, ""
+            self.worker.forget(item.path)
             self.go(self.current)
 
     def _prefetch(self) -> None:
@@ -227,8 +235,7 @@ class ScreeningController(QObject):
         self.list.refresh(row)
         if self._is_current(path):
             self.view.clear(f"Cannot read this scan:\n{reason}")
-            self.status.idle(f"{item.name}: {reason}")
-            self.scan_failed.emit(path, reason)
+            self._report_failure(item)
             self._prefetch()
 
     @Slot(int, str, int, int)
@@ -247,6 +254,13 @@ class ScreeningController(QObject):
             self.status.idle(f"Scoring of {self.items[row].name if row is not None else path} cancelled")
 
     # -- helpers ------------------------------------------------------------------------------
+    def _report_failure(self, item: ScanItem) -> None:
+        """One report per visit, even when a prefetch and a request both fail on the same file."""
+        self.status.idle(f"{item.name}: {item.error}")
+        if self._failed_gen != self.gen:
+            self._failed_gen = self.gen
+            self.scan_failed.emit(item.path, item.error)
+
     def _show_image(self, path: str, image: np.ndarray) -> None:
         self.view.show_image(path, image)
         if not self._image_on_screen:

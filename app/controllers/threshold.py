@@ -75,14 +75,6 @@ class ThresholdLogic:
                     "false-alarm operating point, from the model's normal statistics.")
         return "No model calibration: load a model to flag scans."
 
-    def to_slider(self, target: float) -> int:
-        lo, hi = self.range
-        return int(round((min(max(target, lo), hi) - lo) / (hi - lo) * STEPS))
-
-    def from_slider(self, pos: int) -> float:
-        lo, hi = self.range
-        return lo + (hi - lo) * min(max(pos, 0), STEPS) / STEPS
-
     def at(self, target: float) -> OperatingPoint:
         cal = self.calibration
         lo, hi = self.range

@@ -4,7 +4,7 @@ Every error the window shows goes through one :class:`ErrorReporter`: engine
 errors (a bad scan or model file: title, file and reason) and uncaught
 exceptions from any thread (with the traceback under "Show Details"). Hooks on
 worker threads only emit a signal; the dialog is built on the GUI thread.
-Dialogs are non-modal (``open()``, never ``exec()``), so tests are never blocked,
+Dialogs are non-modal (``show()``, never ``exec()``), so tests are never blocked,
 and each report is kept in :attr:`ErrorReporter.reports` for tests to check.
 """
 
@@ -83,7 +83,7 @@ class ErrorReporter(QObject):
             box.setDetailedText(report.details)
         box.destroyed.connect(lambda *_: self._forget(box))
         self.dialogs.append(box)
-        box.open()  # non-blocking: the event loop and scoring go on
+        box.show()  # non-modal and non-blocking: screening and scoring go on behind it
 
     def _forget(self, box: QMessageBox) -> None:
         if box in self.dialogs:

@@ -9,6 +9,7 @@ and records errors without blocking (dialogs are non-modal, or switched off).
 from __future__ import annotations
 
 import os
+import shutil
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -18,14 +19,18 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
+from engine.calibration import calibrate  # noqa: E402
 from engine.config import TrainConfig  # noqa: E402
+from engine.modelfile import load_model, update_calibration  # noqa: E402
+from engine.scoring import Scorer  # noqa: E402
 from tests.conftest import fake_bag, write_rgb  # noqa: E402
 from tests.gui.helpers import BAR, GRID, MODEL, MODEL_CONFIG, OPERATOR, threat_bag, write_voc  # noqa: E402
 
 
 @dataclass(frozen=True)
 class GuiData:
-    model: Path
+    model: Path  # normal statistics only (as training leaves it)
+    model_cal: Path  # the same weights with threat calibration on the generated threat scans
     scans: Path  # normal/ and threat/ with VOC boxes
     normals: list[Path]
     threats: list[Path]
@@ -49,7 +54,14 @@ def gui_data(tmp_path_factory: pytest.TempPathFactory) -> GuiData:
         p = write_rgb(scans / "threat" / f"P{i:03d}.png", threat_bag(100 + i))
         write_voc(p.with_suffix(".xml"), 320, 256, BAR)
         threats.append(p)
-    return GuiData(model, scans, normals, threats)
+    bundle = load_model(model)
+    scorer = Scorer(bundle, device="cpu")
+    threat_scores = [scorer.score_scan(t).score for t in threats]
+    normal_scores = [scorer.score_scan(n).score for n in normals]
+    model_cal = root / "tiny_cal.h5"
+    shutil.copy(model, model_cal)
+    update_calibration(model_cal, calibrate(threat_scores, normal_scores, 0.9, previous=bundle.calibration))
+    return GuiData(model, model_cal, scans, normals, threats)
 
 
 @pytest.fixture

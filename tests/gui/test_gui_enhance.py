@@ -7,7 +7,8 @@ import pytest
 
 from app.views import enhance
 
-ORANGE, GREEN, BLUE, WHITE, GREY = (0.9, 0.55, 0.2), (0.3, 0.75, 0.35), (0.2, 0.3, 0.85), (1, 1, 1), (0.5, 0.5, 0.5)
+ORANGE, GREEN, BLUE = (0.9, 0.55, 0.2), (0.3, 0.75, 0.35), (0.2, 0.3, 0.85)
+WHITE, GREY = (1.0, 1.0, 1.0), (0.5, 0.5, 0.5)
 
 
 def swatches() -> np.ndarray:
