@@ -1,0 +1,177 @@
+"""Model files: HDF5 holding weights, configs, score statistics, calibration and a format version.
+
+Layout (version 1), readable with plain h5py::
+
+    /                attrs: format="bagscan-model", format_version, bagscan_version, model_name,
+                            model_config, grid_config, train_config, score_config (JSON strings),
+                            created (ISO time), history (JSON list of per-epoch dicts)
+    /weights/<key>   one dataset per state_dict entry (netg.*, netd.*)
+    /score_stats     attrs: normalisation of the score components, from held-out normal patches
+    /calibration     attrs + datasets written by Calibration.to_arrays()
+
+Loading rebuilds the network from its config and copies the arrays in: nothing
+is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import torch
+
+from . import __version__
+from .calibration import Calibration
+from .config import GridConfig, ScoreConfig, TrainConfig, from_dict, to_dict
+from .errors import EngineError, ModelFileError
+from .models import create_model
+from .models.base import AnomalyGAN
+
+log = logging.getLogger(__name__)
+
+FORMAT = "bagscan-model"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class ModelBundle:
+    """Everything a model file holds, in memory."""
+
+    name: str
+    model: AnomalyGAN
+    grid: GridConfig
+    train: TrainConfig
+    score: ScoreConfig
+    score_stats: dict[str, float] = field(default_factory=dict)
+    calibration: Calibration | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    path: str = ""
+
+    @property
+    def model_config(self) -> dict[str, Any]:
+        return to_dict(self.model.config)
+
+
+def save_model(bundle: ModelBundle, path: str | Path, extra_arrays: dict[str, np.ndarray] | None = None) -> None:
+    """Write atomically: a crash mid-save leaves the previous file intact."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    os.close(fd)
+    try:
+        with h5py.File(tmp, "w") as f:
+            f.attrs["format"] = FORMAT
+            f.attrs["format_version"] = FORMAT_VERSION
+            f.attrs["bagscan_version"] = __version__
+            f.attrs["model_name"] = bundle.name
+            f.attrs["model_config"] = json.dumps(bundle.model_config)
+            f.attrs["grid_config"] = json.dumps(to_dict(bundle.grid))
+            f.attrs["train_config"] = json.dumps(to_dict(bundle.train))
+            f.attrs["score_config"] = json.dumps(to_dict(bundle.score))
+            f.attrs["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            f.attrs["history"] = json.dumps(bundle.history)
+            w = f.create_group("weights")
+            for key, tensor in bundle.model.state_dict().items():
+                w.create_dataset(key, data=tensor.detach().cpu().numpy())
+            s = f.create_group("score_stats")
+            for k, v in bundle.score_stats.items():
+                s.attrs[k] = float(v)
+            if bundle.calibration is not None:
+                c = f.create_group("calibration")
+                attrs, arrays = bundle.calibration.to_arrays()
+                for k, v in attrs.items():
+                    c.attrs[k] = v
+                for k, arr in arrays.items():
+                    c.create_dataset(k, data=arr)
+            for k, arr in (extra_arrays or {}).items():
+                f.create_dataset(k, data=arr)
+            f.flush()
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _attr_json(f: h5py.File, key: str, p: Path) -> Any:
+    if key not in f.attrs:
+        raise ModelFileError(p, f"missing attribute {key!r}")
+    try:
+        return json.loads(f.attrs[key])
+    except (TypeError, ValueError) as exc:
+        raise ModelFileError(p, f"attribute {key!r} is not valid JSON") from exc
+
+
+def load_model(path: str | Path, device: torch.device | str = "cpu") -> ModelBundle:
+    """Rebuild a model from its file; every inconsistency is a ModelFileError."""
+    p = Path(path)
+    if not p.is_file():
+        raise ModelFileError(p, "no such model file")
+    try:
+        f = h5py.File(p, "r")
+    except OSError as exc:
+        raise ModelFileError(p, f"not a readable HDF5 model file (truncated or corrupt): {exc}") from exc
+    with f:
+        if f.attrs.get("format") != FORMAT:
+            raise ModelFileError(p, "not a bagscan model file")
+        version = int(f.attrs.get("format_version", -1))
+        if version != FORMAT_VERSION:
+            raise ModelFileError(p, f"format version {version}; this bagscan reads version {FORMAT_VERSION}")
+        name = str(f.attrs["model_name"])
+        try:
+            model = create_model(name, **_attr_json(f, "model_config", p))
+        except EngineError as exc:
+            raise ModelFileError(p, f"cannot rebuild model {name!r}: {exc}") from exc
+        if "weights" not in f:
+            raise ModelFileError(p, "no weights group")
+        state = {k: torch.from_numpy(np.array(ds)) for k, ds in _walk(f["weights"])}
+        try:
+            model.load_state_dict(state, strict=True)
+        except RuntimeError as exc:
+            raise ModelFileError(p, f"weights do not match the model config: {str(exc)[:300]}") from exc
+        calibration = None
+        if "calibration" in f:
+            g = f["calibration"]
+            calibration = Calibration.from_arrays(dict(g.attrs), {k: np.array(v) for k, v in g.items()})
+        bundle = ModelBundle(
+            name=name,
+            model=model.to(device).eval(),
+            grid=from_dict(GridConfig, _attr_json(f, "grid_config", p)),
+            train=from_dict(TrainConfig, _attr_json(f, "train_config", p)),
+            score=from_dict(ScoreConfig, _attr_json(f, "score_config", p)),
+            score_stats={k: float(v) for k, v in f["score_stats"].attrs.items()} if "score_stats" in f else {},
+            calibration=calibration,
+            history=_attr_json(f, "history", p) if "history" in f.attrs else [],
+            path=str(p),
+        )
+    log.info("loaded %s model from %s", name, p)
+    return bundle
+
+
+def _walk(group: h5py.Group, prefix: str = ""):
+    """Yield (state_dict key, dataset); keys with dots are stored flat, so this is one level."""
+    for k, v in group.items():
+        if isinstance(v, h5py.Dataset):
+            yield prefix + k, v
+        else:
+            yield from _walk(v, prefix + k + "/")
+
+
+def update_calibration(path: str | Path, calibration: Calibration) -> None:
+    """Replace only the calibration group, atomically (copy, edit, rename)."""
+    bundle = load_model(path)
+    bundle.calibration = calibration
+    save_model(bundle, path)
+
+
+def file_sha256(path: str | Path) -> str:
+    from .data.io import file_sha256 as _sha
+
+    return _sha(path)
