@@ -32,6 +32,7 @@ from .settings import Settings, user_data_dir
 from .views import enhance
 from .views.display_panel import DisplayPanel
 from .views.model_panel import ModelPanel
+from .views.scan_header import ScanHeader
 from .views.scan_list import ScanListView
 from .views.scan_view import ScanView
 from .views.status import StatusView
@@ -66,7 +67,14 @@ class MainWindow(QMainWindow):
         self.scan_view.set_opacity(self.settings.overlay_opacity)
         self.status = StatusView()
         self.setStatusBar(self.status)
-        self.setCentralWidget(self.scan_view)
+        self.header = ScanHeader()
+        central = QWidget()
+        col = QVBoxLayout(central)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(0)
+        col.addWidget(self.header)
+        col.addWidget(self.scan_view, 1)
+        self.setCentralWidget(central)
         self._build_docks()
         # engine thread and controllers
         self.worker = ScoringWorker(threads=worker_threads)
@@ -114,6 +122,8 @@ class MainWindow(QMainWindow):
         s.counts_changed.connect(self.threshold.set_counts)
         s.scan_failed.connect(lambda p, r: self.reporter.engine_error("Cannot score scan", p, r))
         s.current_changed.connect(self._on_current)
+        for sig in (s.current_changed, s.result_shown, s.counts_changed, s.scan_failed, self.officer.decided):
+            sig.connect(self._refresh_header)
         self.officer.audit_failed.connect(lambda p, r: self.reporter.engine_error("Audit log", p, r))
         self.status.cancel_requested.connect(s.cancel)
         self.model_panel.choose_requested.connect(self.choose_model)
@@ -167,6 +177,10 @@ class MainWindow(QMainWindow):
                 self._action("Standard Image (reset)", m.shortcut, self.reset_display, vm)
             else:
                 self._action(m.label, m.shortcut, lambda _=False, k=m.key: self.display_panel.set_mode(k), vm)
+        labels = ((self.clear_action, "Clear  [C]"), (self.suspect_action, "Suspect: hand search  [S]"),
+                  (self.prev_action, "◀  Previous  [P]"), (self.next_action, "Next  [N]  ▶"))
+        for act, text in labels:
+            act.setIconText(text)
         tb = QToolBar("Decision")
         tb.setObjectName("decisionBar")
         tb.setMovable(False)
@@ -231,11 +245,21 @@ class MainWindow(QMainWindow):
             self.status.model.setText("no model")
             return
         self.officer.set_model(info.name, info.path)
-        self.model_panel.show_info(info.name, info.path, info.device, info.calibration_text)
-        self.status.model.setText(f"{info.name} · {info.device}")
+        device = info.device
+        if device.startswith("CPU"):  # the worker sets its own torch threads; show those
+            n = self.worker.threads
+            device = f"CPU ({n} scoring thread{'s' if n != 1 else ''})"
+        self.model_panel.show_info(info.name, info.path, device, info.calibration_text)
+        self.status.model.setText(f"{info.name} · {device}")
 
     def _on_current(self, item: Any) -> None:
         self.scan_view.setToolTip(item.path if item is not None else "")
+
+    def _refresh_header(self, *_: Any) -> None:
+        item = self.screening.current_item
+        r = self.scan_view.result
+        shown = r is not None and item is not None and r.path == item.path
+        self.header.show_item(item, self.screening.threshold, len(self.scan_view.regions) if shown else 0)
 
     # -- drag and drop, close -----------------------------------------------------------------
     def dragEnterEvent(self, event: Any) -> None:  # noqa: N802 - Qt override

@@ -21,7 +21,7 @@ from typing import Protocol
 
 from PySide6.QtCore import QThread, Signal
 
-from engine.data.io import Scan, to_uint8
+from engine.data.io import Scan, read_scan, to_uint8
 from engine.errors import Cancelled, EngineError
 from engine.events import CancelToken
 
@@ -73,6 +73,10 @@ class ScoringWorker(QThread):
         self._stopping = False
         self._scored: set[str] = set()  # scored with the current model: never prefetched twice
         self._threads = threads if threads is not None else gui_friendly_threads()
+
+    @property
+    def threads(self) -> int:
+        return self._threads
 
     # -- GUI-thread API ----------------------------------------------------------------------
     def set_backend(self, backend: Backend | None, model_gen: int) -> None:
@@ -174,14 +178,12 @@ class ScoringWorker(QThread):
             log.debug("could not set torch threads: %s", exc)
 
     def _process(self, job: Job, backend: Backend | None, model_gen: int) -> None:
-        if backend is None:
-            return
         try:
             job.token.raise_if_cancelled()
-            scan = backend.read(job.path)
+            scan = backend.read(job.path) if backend is not None else read_scan(job.path)
             job.token.raise_if_cancelled()
             self.image_ready.emit(job.gen, job.path, to_uint8(scan.pixels), scan.meta, job.prefetch)
-            if not job.score:
+            if not job.score or backend is None:  # no model: the officer still sees the scan
                 return
             result = backend.score(scan, job.token, lambda d, t: self.progress.emit(job.gen, job.path, d, t))
             with self._cond:

@@ -143,6 +143,7 @@ class ScreeningController(QObject):
             self.view.clear("Loading…")
         if item.result is not None:
             self._show_result(item)
+            self.status.idle(f"{item.name}: score from cache (scored in {item.result.seconds:.2f} s)")
         need_score = self.has_model and item.result is None
         if need_score or image is None:
             if need_score:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
 from engine.data import load_dataset
-from engine.data.types import ScanRecord
+from engine.data.sixray import parse_voc
+from engine.data.types import THREAT, ScanRecord
 from engine.errors import EngineError
 
 from ..dialogs.error import ErrorReporter, Report
@@ -25,6 +27,20 @@ from .model import EngineBackend, ModelInfo
 log = logging.getLogger(__name__)
 
 BackendFactory = Callable[[str], EngineBackend]
+
+
+def _with_voc_beside(record: ScanRecord) -> ScanRecord:
+    """A scan opened on its own keeps the ground truth of a VOC file beside it (as folders do)."""
+    xml = Path(record.path).with_suffix(".xml")
+    if record.boxes or not xml.is_file():
+        return record
+    try:
+        boxes = parse_voc(xml)
+    except EngineError as exc:
+        log.warning("ignoring ground truth: %s", exc)
+        return record
+    cats = tuple(dict.fromkeys(b.category for b in boxes))
+    return replace(record, boxes=boxes, label=THREAT if boxes else record.label, categories=cats)
 
 
 class SessionController(QObject):
@@ -52,7 +68,7 @@ class SessionController(QObject):
             except EngineError as exc:
                 bad.append((p, str(getattr(exc, "reason", None) or exc)))
                 continue
-            records += ds.records
+            records += [_with_voc_beside(r) for r in ds.records] if ds.layout == "file" else ds.records
             bad += [(b.path, b.reason) for b in ds.bad_files]
         if bad:
             self._report_bad(bad, opened=len(records))

@@ -7,9 +7,19 @@ returns every control to the standard image, which is what the reset key does.
 from __future__ import annotations
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QGroupBox, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
 
 from . import enhance
+from .overlay import FLAG_RGB, TOP_RGB, TRUTH_RGB
 
 
 def _slider(lo: int, hi: int, value: int) -> QSlider:
@@ -17,6 +27,12 @@ def _slider(lo: int, hi: int, value: int) -> QSlider:
     s.setRange(lo, hi)
     s.setValue(value)
     return s
+
+
+def _legend() -> str:
+    items = ((FLAG_RGB, "flagged patch / region"), (TOP_RGB, "most anomalous"), (TRUTH_RGB, "ground truth"))
+    return "&nbsp;&nbsp; ".join(f'<span style="color:#{r:02x}{g:02x}{b:02x}">■</span> {text}'
+                                for (r, g, b), text in items)
 
 
 class DisplayPanel(QGroupBox):
@@ -40,9 +56,13 @@ class DisplayPanel(QGroupBox):
         form.addRow("Window", self.window)
         form.addRow("Level", self.level)
         form.addRow("Heat map", self.opacity)
+        self.legend = QLabel(_legend())
+        self.legend.setObjectName("legend")
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
         lay = QVBoxLayout(self)
         lay.addLayout(form)
         lay.addWidget(self.cues)
+        lay.addWidget(self.legend)
         self.mode.currentIndexChanged.connect(lambda i: self.mode_changed.emit(self.mode.itemData(i)))
         self.window.valueChanged.connect(self._emit_wl)
         self.level.valueChanged.connect(self._emit_wl)

@@ -45,6 +45,13 @@ AMBER, GREY = QColor(255, 190, 60), QColor(140, 148, 160)
 Index = QModelIndex | QPersistentModelIndex
 
 
+def truth_short(item: ScanItem) -> str:
+    """The category for a threat (what the officer looks for), else Normal or nothing."""
+    if item.record.is_threat:
+        return ", ".join(item.record.categories) or "Threat"
+    return item.truth
+
+
 class ScanTableModel(QAbstractTableModel):
     def __init__(self) -> None:
         super().__init__()
@@ -100,7 +107,7 @@ class ScanTableModel(QAbstractTableModel):
             if col == STATUS:
                 return self.status(item)
             if col == TRUTH:
-                return item.truth
+                return truth_short(item)
             if col == DECISION:
                 return item.decision.capitalize()
         elif role == SORT_ROLE:
@@ -112,8 +119,10 @@ class ScanTableModel(QAbstractTableModel):
                 return QBrush({"Flagged": RED, "Clear": GREEN, "Error": AMBER}.get(self.status(item), GREY))
             if col == DECISION:
                 return QBrush(RED if item.decision == "suspect" else GREEN)
+            if col == TRUTH:
+                return QBrush(AMBER if item.record.is_threat else GREY)
         elif role == Qt.ItemDataRole.ToolTipRole:
-            return item.error or item.path
+            return item.error or (f"{item.path}\n{item.truth}" if item.truth else item.path)
         elif role == Qt.ItemDataRole.TextAlignmentRole and col == SCORE:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
@@ -130,8 +139,9 @@ class ScanFilterProxy(QSortFilterProxyModel):
         self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
 
     def set_status_filter(self, name: str) -> None:
+        self.beginFilterChange()  # Qt >= 6.9; invalidateFilter() is deprecated
         self.status_filter = name
-        self.invalidateFilter()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def filterAcceptsRow(self, row: int, parent: Index) -> bool:  # noqa: N802
         if not super().filterAcceptsRow(row, parent):
@@ -175,7 +185,7 @@ class ScanListView(QWidget):
         self.table.setAlternatingRowColors(True)
         hh = self.table.horizontalHeader()
         hh.setMinimumSectionSize(40)
-        for col, width in ((SCORE, 58), (STATUS, 70), (TRUTH, 96), (DECISION, 72)):
+        for col, width in ((SCORE, 54), (STATUS, 68), (TRUTH, 78), (DECISION, 70)):
             hh.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
             hh.resizeSection(col, width)
         hh.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)  # the name takes what is left
@@ -186,6 +196,7 @@ class ScanListView(QWidget):
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(bar)
         lay.addWidget(self.table)
+        self.setMinimumWidth(360)  # room for SIXray names (N0000001) beside the other columns
         self.filter_edit.textChanged.connect(self.proxy.setFilterFixedString)
         self.status_combo.currentTextChanged.connect(self.proxy.set_status_filter)
         self._selecting = False

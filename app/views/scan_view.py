@@ -136,8 +136,14 @@ class ScanView(QWidget):
 
     def set_window_level(self, window: float, level: float) -> None:
         self.window, self.level = float(window), float(level)
+        self.image_item.setLevels(self._levels())
+
+    def _levels(self) -> list[float] | None:
+        """None at the full window: uint8 then goes straight to a QImage, no per-pixel rescale."""
         lo, hi = enhance.levels(self.window, self.level)
-        self.image_item.setLevels([lo * 255.0, hi * 255.0])
+        if (lo, hi) == (0.0, 1.0):
+            return None
+        return [lo * 255.0, hi * 255.0]
 
     def reset_display(self) -> None:
         """The standard image: no enhancement, full window."""
@@ -178,8 +184,8 @@ class ScanView(QWidget):
             shown = self.image
         else:
             shown = enhance.to_uint8(enhance.apply(self.image.astype(np.float32) / 255.0, self.mode))
-        lo, hi = enhance.levels(self.window, self.level)
-        self.image_item.setImage(shown, autoLevels=False, levels=[lo * 255.0, hi * 255.0])
+        self.image_item.setImage(shown, autoLevels=False)
+        self.image_item.setLevels(self._levels())
 
     def _render_overlay(self) -> None:
         r = self.result
@@ -187,7 +193,8 @@ class ScanView(QWidget):
             return
         cell = cell_size(r.width, r.height)
         grid = score_grid(r.boxes, r.scores, r.width, r.height, cell)
-        self.heat_item.setImage(heat_rgba(grid, self.threshold), autoLevels=False, levels=[0, 255])
+        self.heat_item.setImage(heat_rgba(grid, self.threshold), autoLevels=False)
+        self.heat_item.setLevels(None)
         self.heat_item.setRect(QRectF(0, 0, grid.shape[1] * cell, grid.shape[0] * cell))
         flagged = r.scores >= self.threshold
         self.patch_item.setPath(_rects_path(r.boxes[flagged]))

@@ -14,6 +14,9 @@ QGroupBox {{ background: {PANEL}; border: 1px solid #2a2e36; border-radius: 6px;
              padding: 10px 8px 8px 8px; color: {TEXT}; }}
 QGroupBox::title {{ subcontrol-origin: margin; left: 10px; padding: 0 4px; color: {MUTED};
                     font-weight: 600; text-transform: uppercase; }}
+QLabel#scanHeader {{ background: {PANEL}; padding: 7px 12px; font-size: 14px;
+                     border-bottom: 1px solid #2a2e36; }}
+QLabel#legend {{ color: {MUTED}; font-size: 11px; }}
 QLabel#modelName {{ font-weight: 700; color: {TEXT}; }}
 QLabel#flaggedCount {{ font-weight: 700; color: #ff6b5f; }}
 QLabel#caption {{ color: {MUTED}; }}

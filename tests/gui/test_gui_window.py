@@ -86,11 +86,12 @@ def test_slider_changes_flagged_count_without_rescoring(qtbot, make_window, gui_
 
 
 def test_decision_keys_append_to_the_audit_log(qtbot, make_window, gui_data) -> None:
-    win = open_window(make_window, gui_data)
+    asked = []
+    win = open_window(make_window, gui_data, operator_provider=lambda: asked.append(1) or OPERATOR)
     win.activateWindow()
     first = win.screening.current_item
     wait_result(qtbot, win, first.path)
-    QTest.keyClick(win, Qt.Key.Key_C)
+    QTest.keyClick(win.scan_list.table, Qt.Key.Key_C)  # keys work with the focus in the list
     log = gui_data.scans / AUDIT_NAME
     assert win.screening.current == 1  # auto-advance to the next scan
     second = win.screening.current_item
@@ -109,6 +110,7 @@ def test_decision_keys_append_to_the_audit_log(qtbot, make_window, gui_data) -> 
         assert r["threshold"] == pytest.approx(win.threshold.threshold) and r["seconds_to_decision"] >= 0
         assert r["operating_point"].startswith("recall") and r["ground_truth"] == "normal"
     assert [it.decision for it in win.screening.items[:2]] == ["clear", "suspect"]
+    assert asked == [1]  # the operator name is asked once per session
     assert win.scan_list.model.data(win.scan_list.model.index(1, 4)) == "Suspect"
 
 
