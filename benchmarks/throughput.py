@@ -1,0 +1,127 @@
+"""Scoring throughput of every registered model on the CPU (a figure, not a test).
+
+One scoring pass per patch is what engine.scoring does: one G forward and D on
+x and x_hat (one batched D call), eval mode, ``torch.inference_mode()``. Each
+(model, size, variant) is warmed up, then timed over several repeats; the
+median is reported. Variants: plain NCHW fp32, channels_last, and bf16 autocast
+(channels_last + bf16), to say whether either helps on this CPU.
+
+    python benchmarks/throughput.py --sizes 64 256 --threads 2
+
+Writes ``benchmarks/out/throughput.json``. ``bench_models(sizes, threads)`` is
+the entry point for scripts that add end-to-end scan timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from engine.models import create_model, list_models
+
+log = logging.getLogger("benchmarks.throughput")
+
+OUT = Path(__file__).resolve().parent / "out" / "throughput.json"
+VARIANTS = ("fp32", "channels_last", "bf16")
+
+
+def _pass(model: torch.nn.Module, x: torch.Tensor, bf16: bool) -> None:
+    """One scoring pass, as engine.scoring runs it."""
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        x_hat = model.netg(x).x_hat
+        model.netd(torch.cat([x, x_hat.to(x.dtype)], 0))
+
+
+def time_model(name: str, size: int, variant: str, batch: int = 32, repeats: int = 5,
+               budget_s: float = 60.0, **config: Any) -> dict[str, Any]:
+    """Median patches/s of one model and variant; fewer repeats for slow models (``budget_s``)."""
+    torch.manual_seed(0)
+    model = create_model(name, input_size=size, **config).eval()
+    x = torch.rand(batch, model.config.channels, size, size)
+    if variant in ("channels_last", "bf16"):
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    bf16 = variant == "bf16"
+    times: list[float] = []
+    with torch.inference_mode():
+        t0 = time.perf_counter()
+        _pass(model, x, bf16)  # warm-up: oneDNN primitive creation, allocator
+        warm = time.perf_counter() - t0
+        n = max(1, min(repeats, int(budget_s / max(warm, 1e-3))))
+        for _ in range(n):
+            t0 = time.perf_counter()
+            _pass(model, x, bf16)
+            times.append(time.perf_counter() - t0)
+    med = statistics.median(times)
+    return {
+        "model": name, "input_size": size, "variant": variant, "batch": batch, "repeats": n,
+        "patches_per_s": round(batch / med, 1), "ms_per_patch": round(1000 * med / batch, 3),
+        "params_g": sum(p.numel() for p in model.netg.parameters()),
+        "params_d": sum(p.numel() for p in model.netd.parameters()),
+        "config": {k: v for k, v in config.items()},
+    }
+
+
+def bench_models(sizes: list[int] | tuple[int, ...] = (64, 256), threads: int = 2,
+                 models: list[str] | None = None, variants: tuple[str, ...] = VARIANTS,
+                 batch: int = 32, repeats: int = 5) -> dict[str, Any]:
+    """Time every model x size x variant in one run; returns a JSON-ready dict with a ``rows`` list."""
+    torch.set_num_threads(threads)
+    rows: list[dict[str, Any]] = []
+    for size in sizes:
+        for name in models or list_models():
+            for variant in variants:
+                row = time_model(name, size, variant, batch, repeats)
+                log.info("%-14s %4d px %-13s %8.1f patches/s", name, size, variant, row["patches_per_s"])
+                rows.append(row)
+    return {
+        "torch": torch.__version__, "threads": threads, "cpu": platform.processor() or platform.machine(),
+        "load_avg_at_start": os.getloadavg(), "rows": rows,
+    }
+
+
+def format_table(result: dict[str, Any]) -> str:
+    """Patches/s per model and size, one column per variant."""
+    cells: dict[tuple[str, int], dict[str, float]] = {}
+    for r in result["rows"]:
+        cells.setdefault((r["model"], r["input_size"]), {})[r["variant"]] = r["patches_per_s"]
+    variants = [v for v in VARIANTS if any(v in c for c in cells.values())]
+    lines = [f"| model | px | {' | '.join(variants)} |", "| --- | ---: |" + " ---: |" * len(variants)]
+    for (name, size), c in cells.items():
+        lines.append(f"| {name} | {size} | " + " | ".join(f"{c.get(v, float('nan')):.1f}" for v in variants)
+                     + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[64, 256])
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--models", nargs="+", default=None)
+    ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--out", type=Path, default=OUT)
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    result = bench_models(args.sizes, args.threads, args.models, tuple(args.variants), args.batch,
+                          args.repeats)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2))
+    print(f"patches/s, CPU, {args.threads} threads, batch {args.batch}, median of up to {args.repeats} "
+          f"(load at start {result['load_avg_at_start'][0]:.2f})")
+    print(format_table(result))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
