@@ -27,6 +27,8 @@ from engine.events import CancelToken
 
 log = logging.getLogger(__name__)
 
+WORKER_NICE = 10  # added to the scoring thread's nice value (Linux): the GUI thread wins the CPU
+
 
 class Backend(Protocol):
     """What the worker needs from a model (see app.controllers.model.EngineBackend)."""
@@ -169,6 +171,11 @@ class ScoringWorker(QThread):
                     self.busy_changed.emit(False)
 
     def _set_threads(self) -> None:
+        """Fewer torch threads than cores, and a lower OS priority than the GUI thread.
+
+        Both keep the event loop responsive when the CPU is shared: with one torch thread
+        the work stays on this (niced) thread instead of a pool at normal priority.
+        """
         try:
             import torch
 
@@ -176,6 +183,10 @@ class ScoringWorker(QThread):
             log.info("scoring worker uses %d torch threads", self._threads)
         except Exception as exc:  # noqa: BLE001 - torch missing or already initialised: keep defaults
             log.debug("could not set torch threads: %s", exc)
+        try:  # Linux: nice is per thread, so this lowers the worker only
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICE)
+        except (AttributeError, OSError) as exc:
+            log.debug("could not lower the worker's priority: %s", exc)
 
     def _process(self, job: Job, backend: Backend | None, model_gen: int) -> None:
         try:

@@ -70,7 +70,8 @@ def standin_model(epochs: int) -> Path:
     make_bags(work / "train", 40, seed=5000, threat_every=0)
     cfg = TrainConfig(epochs=epochs, batch_size=32, max_patches_per_scan=16, val_fraction=0.25)
     t0 = time.perf_counter()
-    for _ in train(TrainJob(str(work / "train"), "dsa", str(out), {}, GridConfig(), cfg, device="cpu")):
+    job = TrainJob(str(work / "train"), "dsa", str(out), {}, GridConfig(), cfg, device="cpu", resume=True)
+    for _ in train(job):  # resume: an interrupted run continues from its checkpoint
         pass
     print(f"trained stand-in model in {time.perf_counter() - t0:.0f} s: {out}")
     cal_scans = make_bags(work / "cal", 16, seed=7000, threat_every=2)
@@ -196,25 +197,56 @@ def main() -> int:
     return 0
 
 
+def _overlap(a: tuple, b: tuple) -> float:
+    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    return iw * ih / max((b[2] - b[0]) * (b[3] - b[1]), 1e-9)
+
+
 def save_screenshot(app, win, path: Path) -> None:
-    """A threat scan with its overlay, after scoring: the picture in docs/."""
+    """A threat scan with its overlay, after scoring: the picture in docs/.
+
+    Every scan is scored first; the threat scan shown is one where a flagged region
+    covers its true box at the calibrated threshold, with the fewest flagged patches
+    (a scan the model gets right, as docs show).
+    """
+    from app.views.regions import flagged_regions
+
     ctl = win.screening
-    threats = [i for i, it in enumerate(ctl.items) if it.record.boxes]
-    if not threats:
-        print("no threat scan with a box: no screenshot")
+
+    def pump(cond, timeout: float = 120.0) -> None:
+        end = time.perf_counter() + timeout
+        while not cond() and time.perf_counter() < end:
+            app.processEvents()
+            time.sleep(0.005)
+
+    for row in range(len(ctl.items)):
+        if ctl.items[row].result is None:
+            ctl.go(row)
+            pump(lambda r=row: ctl.items[r].result is not None or ctl.items[r].error != "")
+    t = ctl.threshold  # the calibration's own operating point
+    best, best_key, best_cover = None, (False, -(10**9), -1.0), 0.0
+    for row, it in enumerate(ctl.items):
+        if not it.record.boxes or it.result is None:
+            continue
+        regions = flagged_regions(it.result.boxes, it.result.scores, t)
+        cover = max((_overlap(r.box, it.record.boxes[0].as_list()) for r in regions), default=0.0)
+        key = (cover > 0.25, -it.result.n_flagged(t), cover)  # a region on the threat, few flags
+        if key > best_key:
+            best, best_key, best_cover = row, key, cover
+    if best is None:
+        print("no scored threat scan with a box: no screenshot")
         return
-    ctl.go(threats[0])
-    end = time.perf_counter() + 60
-    while (win.scan_view.result is None or win.scan_view.result.path != ctl.items[threats[0]].path) \
-            and time.perf_counter() < end:
-        app.processEvents()
-        time.sleep(0.005)
-    for _ in range(30):
-        app.processEvents()
-        time.sleep(0.01)
+    ctl.go(best)
+    pump(lambda: win.scan_view.result is not None and win.scan_view.result.path == ctl.items[best].path
+         and win.scan_view.image is not None)
+    b = ctl.items[best].record.boxes[0]
+    win.status.pixel.setText(win.scan_view.readout(int((b.x0 + b.x1) / 2), int((b.y0 + b.y1) / 2)))
+    pump(lambda: False, timeout=0.3)
     path.parent.mkdir(parents=True, exist_ok=True)
     win.grab().save(str(path))
-    print(f"screenshot: {path}")
+    print(f"screenshot: {path} ({ctl.items[best].name}; "
+          f"a flagged region covers {best_cover:.0%} of the true box)")
 
 
 if __name__ == "__main__":

@@ -60,7 +60,7 @@ def heat_rgba(grid: np.ndarray, threshold: float) -> np.ndarray:
     rgba[..., 0] = 255
     rgba[..., 1] = np.where(flagged, FLAG_RGB[1], 200 - 110 * t).astype(np.uint8)
     rgba[..., 2] = np.where(flagged, FLAG_RGB[2], 40 * (1 - t)).astype(np.uint8)
-    alpha = np.where(flagged, 190, 110 * t**2)
+    alpha = np.where(flagged, 190, 90 * t**3)  # faint below the threshold
     rgba[..., 3] = np.where(valid, alpha, 0).astype(np.uint8)
     return rgba
 

@@ -6,7 +6,7 @@ import html
 import math
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLabel, QSizePolicy
 
 from ..controllers.items import FAILED, ScanItem
 from .overlay import FLAG_RGB
@@ -53,6 +53,8 @@ class ScanHeader(QLabel):
         super().__init__()
         self.setTextFormat(Qt.TextFormat.RichText)
         self.setObjectName("scanHeader")
+        # a long line must never widen the window: it is clipped instead
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.setText(summary_html(None, math.inf))
 
     def show_item(self, item: ScanItem | None, threshold: float, n_regions: int = 0) -> None:

@@ -185,7 +185,7 @@ class ScanListView(QWidget):
         self.table.setAlternatingRowColors(True)
         hh = self.table.horizontalHeader()
         hh.setMinimumSectionSize(40)
-        for col, width in ((SCORE, 54), (STATUS, 68), (TRUTH, 78), (DECISION, 70)):
+        for col, width in ((SCORE, 52), (STATUS, 66), (TRUTH, 74), (DECISION, 68)):
             hh.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
             hh.resizeSection(col, width)
         hh.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)  # the name takes what is left
@@ -196,7 +196,7 @@ class ScanListView(QWidget):
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(bar)
         lay.addWidget(self.table)
-        self.setMinimumWidth(360)  # room for SIXray names (N0000001) beside the other columns
+        self.setMinimumWidth(380)  # room for SIXray names (N0000001) beside the other columns
         self.filter_edit.textChanged.connect(self.proxy.setFilterFixedString)
         self.status_combo.currentTextChanged.connect(self.proxy.set_status_filter)
         self._selecting = False

@@ -204,11 +204,20 @@ class ScanView(QWidget):
             top = self.regions[0]
             self.top_item.setPath(_rects_path([top.box]))
             self.top_label.setText(f" most anomalous  {top.score:.2f} ")
-            self.top_label.setPos(top.box[0], top.box[1])
+            self._place_top_label(top.box)
             self.top_label.setVisible(self.cues_visible)
         else:
             self.top_item.setPath(QPainterPath())
             self.top_label.setVisible(False)
+
+    def _place_top_label(self, box: tuple[int, int, int, int]) -> None:
+        """Above the region (below it at the top edge), on the side that stays inside the scan."""
+        x0, y0, x1, y1 = box
+        width = self.result.width if self.result is not None else x1
+        right = (x0 + x1) / 2 > width / 2
+        below = y0 < 40
+        self.top_label.setAnchor((1 if right else 0, 0 if below else 1))
+        self.top_label.setPos(x1 if right else x0, y1 if below else y0)
 
     # -- readout ------------------------------------------------------------------------------
     def _on_mouse(self, scene_pos: Any) -> None:
@@ -223,7 +232,8 @@ class ScanView(QWidget):
         self.pixel_info.emit(self.readout(x, y))
 
     def readout(self, x: int, y: int) -> str:
-        assert self.image is not None
+        if self.image is None:
+            return ""
         r, g, b = (int(v) for v in self.image[y, x])
         text = f"{Path(self.path).name}  x {x}  y {y}   RGB {r} {g} {b}"
         if self.result is not None:
