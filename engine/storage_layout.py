@@ -1,0 +1,213 @@
+"""The session file's layout: column tables, records, and the copy-on-write builder.
+
+Why this layout (docs/results-schema.md has the full schema): HDF5 is not journaled, so a
+``kill -9`` while the library rewrites its own metadata (B-trees, object headers) can leave
+a file that no longer opens. The store therefore never changes the file's *structure* in
+place. Every table is a set of contiguous, pre-allocated column datasets plus a ``count``
+dataset; appending a row writes raw bytes into space that already exists, flushes (and
+fsyncs), then bumps ``count``. Rows at or past ``count`` are garbage by definition, so a
+kill loses only the row in flight. When a table is full the file is rebuilt copy-on-write
+(new file beside it, prefix copied in blocks, fsync, rename), which costs one copy per
+batch run, not per scan. Superblock v0 (``libver='earliest'``) keeps no consistency flags
+that would block reopening after a crash, and plain h5py reads the file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from . import __version__
+from .calibration import Calibration
+from .config import GridConfig, from_dict, to_dict
+from .data.types import NORMAL, THREAT, UNKNOWN, Box
+from .errors import SessionFileError
+
+log = logging.getLogger(__name__)
+
+FORMAT, FORMAT_VERSION = "bagscan-session", 1
+ERROR_BYTES = 256
+LABELS = {THREAT: 1, NORMAL: 0, UNKNOWN: -1}
+_BLOCK = 4096
+
+
+def columns(path_w: int, cat_w: int) -> dict[str, dict[str, tuple[str, tuple[int, ...]]]]:
+    """Column dtypes per table; string widths grow on rebuild."""
+    return {
+        "scans": {"path": (f"S{path_w}", ()), "sha256": ("S64", ()), "size": ("i8", ()), "width": ("i4", ()),
+                  "height": ("i4", ()), "score": ("f4", ()), "error": (f"S{ERROR_BYTES}", ()),
+                  "patch_start": ("i8", ()), "patch_count": ("i4", ()), "t_read": ("f4", ()),
+                  "t_score": ("f4", ()), "finished": ("f8", ()), "label": ("i1", ()),
+                  "categories": (f"S{cat_w}", ()), "gt_start": ("i8", ()), "gt_count": ("i4", ())},
+        "patches": {"boxes": ("i4", (4,)), "scores": ("f4", ())},
+        "gt": {"boxes": ("f4", (4,)), "category": ("S32", ())},
+        "decisions": {"scan": ("i8", ()), "sha256": ("S64", ()), "decision": ("S16", ()),
+                      "operator": ("S64", ()), "threshold": ("f8", ()), "seconds": ("f8", ()),
+                      "model": ("S128", ()), "time": ("f8", ())},
+    }
+
+
+def to_bytes(text: str, width: int) -> bytes:
+    """UTF-8, cut at ``width`` bytes without splitting a character."""
+    return text.encode("utf-8")[:width].decode("utf-8", "ignore").encode("utf-8")
+
+
+def to_str(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
+
+
+@dataclass(frozen=True)
+class SessionMeta:
+    """Per-session facts: which model scored it and how (written once, at creation)."""
+
+    model_name: str
+    model_sha256: str
+    model_path: str = ""
+    grid: GridConfig = field(default_factory=GridConfig)
+    model_config: dict[str, Any] = field(default_factory=dict)
+    score_config: dict[str, Any] = field(default_factory=dict)
+    bagscan_version: str = __version__
+    created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+
+    def to_attrs(self) -> dict[str, Any]:
+        return {"format": FORMAT, "format_version": FORMAT_VERSION, "bagscan_version": self.bagscan_version,
+                "created": self.created, "model_name": self.model_name, "model_sha256": self.model_sha256,
+                "model_path": self.model_path, "grid_config": json.dumps(to_dict(self.grid)),
+                "model_config": json.dumps(self.model_config), "score_config": json.dumps(self.score_config)}
+
+    @classmethod
+    def from_attrs(cls, a: Any) -> SessionMeta:
+        grid = from_dict(GridConfig, json.loads(a["grid_config"]))
+        return cls(str(a["model_name"]), str(a["model_sha256"]), str(a.get("model_path", "")), grid,
+                   json.loads(a.get("model_config", "{}")), json.loads(a.get("score_config", "{}")),
+                   str(a["bagscan_version"]), str(a["created"]))
+
+
+@dataclass(frozen=True)
+class ScanEntry:
+    """One scan to store: a result (``error`` empty) or a failure."""
+
+    path: str
+    sha256: str = ""
+    size: int = 0
+    width: int = 0
+    height: int = 0
+    score: float = float("nan")
+    error: str = ""
+    boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.int32))
+    scores: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    t_read: float = 0.0
+    t_score: float = 0.0
+    label: str = UNKNOWN
+    categories: tuple[str, ...] = ()
+    gt_boxes: tuple[Box, ...] = ()
+    finished: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True)
+class StoredScan(ScanEntry):
+    """A stored row read back; ``index`` is its row in /scans (stable for the file's life)."""
+
+    index: int = -1
+
+    @property
+    def name(self) -> str:
+        return Path(self.path).stem
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+    def flagged(self, threshold: float) -> np.ndarray:
+        return self.scores >= threshold
+
+    def n_flagged(self, threshold: float) -> int:
+        return int(np.count_nonzero(self.scores >= threshold))
+
+
+@dataclass(frozen=True)
+class StoredDecision:
+    scan: int
+    sha256: str
+    decision: str
+    operator: str
+    threshold: float
+    seconds: float
+    model: str
+    time: float
+
+
+def _dcpl() -> h5py.h5p.PropDCID:
+    """Contiguous storage allocated at creation: appends never allocate (no metadata writes)."""
+    d = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+    d.set_alloc_time(h5py.h5d.ALLOC_TIME_EARLY)
+    d.set_fill_time(h5py.h5d.FILL_TIME_NEVER)
+    return d
+
+
+def _fsync_dir(p: Path) -> None:
+    try:
+        fd = os.open(p, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def build(path: Path, meta: SessionMeta, cal: Calibration | None, caps: dict[str, int],
+          widths: tuple[int, int], src: h5py.File | None = None, used: dict[str, int] | None = None) -> None:
+    """Write a complete session file beside ``path`` and rename it over: the file is whole or absent."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    used = used or {}
+    try:
+        with h5py.File(tmp, "w", libver="earliest") as f:
+            f.attrs.update(meta.to_attrs())
+            if src is not None and "calibration" in src:
+                src.copy(src["calibration"], f, "calibration")
+            elif cal is not None:
+                g = f.create_group("calibration")
+                attrs, arrays = cal.to_arrays()
+                g.attrs.update(attrs)
+                for k, arr in arrays.items():
+                    g.create_dataset(k, data=arr)
+            for table, cols in columns(*widths).items():
+                g = f.create_group(table)
+                n, cap = used.get(table, 0), max(caps[table], used.get(table, 0), 1)
+                for name, (dtype, shape) in cols.items():
+                    ds = g.create_dataset(name, (cap, *shape), dtype, dcpl=_dcpl())
+                    for a in range(0, n, _BLOCK):
+                        ds[a : min(n, a + _BLOCK)] = src[f"{table}/{name}"][a : min(n, a + _BLOCK)]  # type: ignore
+                if table in ("scans", "decisions"):
+                    g.create_dataset("count", (1,), "i8", dcpl=_dcpl())[0] = n
+            f.flush()
+            os.fsync(f.id.get_vfd_handle())
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def open_h5(p: Path, mode: str) -> h5py.File:
+    try:
+        # Readers take no lock: rows below ``count`` never change and rebuilds are renames, so a
+        # reader beside a running batch sees a consistent snapshot.
+        return h5py.File(p, mode, locking=mode != "r")
+    except OSError as exc:
+        if "lock" in str(exc).lower():
+            raise SessionFileError(p, "in use by another process (is a batch still running on it?)") from exc
+        raise SessionFileError(p, f"not a readable HDF5 session file ({exc})") from exc
+
