@@ -93,6 +93,7 @@ class MainWindow(QMainWindow):
         if not geometry.isEmpty():
             self.restoreGeometry(geometry)
             self.restoreState(self.settings.window_state())
+        self._sized = not geometry.isEmpty()
 
     # -- layout ---------------------------------------------------------------------------------
     def _build_docks(self) -> None:
@@ -110,7 +111,7 @@ class MainWindow(QMainWindow):
         right.setObjectName("screeningDock")
         right.setWidget(side)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, right)
-        self.resizeDocks([left, right], [430, 340], Qt.Orientation.Horizontal)
+        self._docks = (left, right)
 
     def _wire(self) -> None:
         s, v = self.screening, self.scan_view
@@ -261,7 +262,13 @@ class MainWindow(QMainWindow):
         shown = r is not None and item is not None and r.path == item.path
         self.header.show_item(item, self.screening.threshold, len(self.scan_view.regions) if shown else 0)
 
-    # -- drag and drop, close -----------------------------------------------------------------
+    # -- drag and drop, show, close -----------------------------------------------------------
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if not self._sized:  # first run: docks as narrow as their content allows, the image gets the rest
+            self._sized = True
+            self.resizeDocks(list(self._docks), [370, 330], Qt.Orientation.Horizontal)
+
     def dragEnterEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
         if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
             event.acceptProposedAction()

@@ -43,7 +43,8 @@ def negative(img: np.ndarray) -> np.ndarray:
 
 
 def gamma(img: np.ndarray, g: float) -> np.ndarray:
-    return np.power(np.clip(_check(img), 0.0, 1.0), np.float32(g), dtype=np.float32)
+    x = np.clip(_check(img), 0.0, 1.0)
+    return cv2.pow(x, float(g))  # several times faster than np.power on a full scan
 
 
 def high_penetration(img: np.ndarray) -> np.ndarray:
@@ -64,18 +65,19 @@ def hsv(img: np.ndarray) -> np.ndarray:
 def hue_mask(img: np.ndarray, material: str) -> np.ndarray:
     """Boolean H x W: pixels whose pseudo-colour says ``material``."""
     lo, hi = HUE_RANGES[material]
-    h, s, v = cv2.split(hsv(img))
-    return (h >= lo) & (h <= hi) & (s >= MIN_SATURATION) & (v <= MAX_VALUE_BACKGROUND)
+    mask = cv2.inRange(hsv(img), (lo, MIN_SATURATION, 0.0), (hi, 1.0, MAX_VALUE_BACKGROUND))
+    return mask.astype(bool)
 
 
 def emphasise(img: np.ndarray, material: str, fade: float = 0.75) -> np.ndarray:
     """Keep ``material`` in colour (slightly boosted) and fade everything else to pale grey."""
     x = _check(img)
-    mask = hue_mask(x, material)
-    grey = x.mean(axis=2, keepdims=True)
-    faded = np.repeat(grey * (1.0 - fade) + fade, 3, axis=2).astype(np.float32)
-    boosted = np.clip(x * 0.85, 0.0, 1.0)  # a little darker: more contrast against the faded rest
-    return np.where(mask[:, :, None], boosted, faded).astype(np.float32)
+    mask = hue_mask(x, material).view(np.uint8)
+    grey = cv2.cvtColor(x, cv2.COLOR_RGB2GRAY)
+    out = cv2.cvtColor(grey * np.float32(1.0 - fade) + np.float32(fade), cv2.COLOR_GRAY2RGB)
+    boosted = cv2.multiply(x, (0.85, 0.85, 0.85, 0.0))  # a little darker: more contrast against the rest
+    cv2.copyTo(boosted, mask, out)
+    return out
 
 
 def organic(img: np.ndarray) -> np.ndarray:
@@ -94,7 +96,8 @@ def edges(img: np.ndarray, amount: float = 2.0, sigma: float = 1.5) -> np.ndarra
     """Unsharp mask: outlines of wires, blades and barrels sharpen without changing colours much."""
     x = _check(img)
     blur = cv2.GaussianBlur(x, (0, 0), sigma)
-    return np.clip(x + np.float32(amount) * (x - blur), 0.0, 1.0).astype(np.float32)
+    out = cv2.addWeighted(x, 1.0 + amount, blur, -amount, 0.0)  # x + amount * (x - blur)
+    return np.clip(out, 0.0, 1.0, out=out)
 
 
 def window_level(img: np.ndarray, window: float, level: float) -> np.ndarray:

@@ -40,8 +40,10 @@ def summary_html(item: ScanItem | None, threshold: float, n_regions: int = 0) ->
                 parts.append(_span(f"FLAGGED  {n} patch{'es' if n != 1 else ''}{regions}", _FLAG, bold=True))
             else:
                 parts.append(_span("CLEAR", _CLEAR, bold=True))
-    if item.truth:
-        parts.append(_span(f"truth: {item.truth}", _MUTED))
+    if item.record.is_threat:
+        parts.append(_span(f"truth: {', '.join(item.record.categories) or 'threat'}", "#ffbe3c"))
+    elif item.truth:
+        parts.append(_span(f"truth: {item.truth.lower()}", _MUTED))
     if item.decision:
         colour = _FLAG if item.decision == "suspect" else _CLEAR
         parts.append(_span(f"decision: {item.decision}", colour, bold=True))

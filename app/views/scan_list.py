@@ -196,7 +196,7 @@ class ScanListView(QWidget):
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(bar)
         lay.addWidget(self.table)
-        self.setMinimumWidth(380)  # room for SIXray names (N0000001) beside the other columns
+        self.setMinimumWidth(360)  # room for SIXray names (N0000001) beside the other columns
         self.filter_edit.textChanged.connect(self.proxy.setFilterFixedString)
         self.status_combo.currentTextChanged.connect(self.proxy.set_status_filter)
         self._selecting = False

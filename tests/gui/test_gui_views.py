@@ -74,7 +74,7 @@ def test_settings_round_trip_and_survive_bad_values(tmp_path: Path) -> None:
 def test_header_says_what_the_model_says_at_this_threshold() -> None:
     it = item("P1", 5.0, "threat")
     assert "FLAGGED" in summary_html(it, 2.0, n_regions=1) and "1 region" in summary_html(it, 2.0, 1)
-    assert "CLEAR" in summary_html(it, 9.0) and "truth: Threat (Gun)" in summary_html(it, 9.0)
+    assert "CLEAR" in summary_html(it, 9.0) and "truth: Gun" in summary_html(it, 9.0)
     assert "scoring" in summary_html(item("x", None), 1.0)
     assert "No scan" in summary_html(None, math.inf)
 
