@@ -1,0 +1,44 @@
+"""Report folders appear whole or not at all: files are written into a hidden sibling folder and
+moved into place (one atomic rename each) only after every one of them was written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def staged_dir(out_dir: str | Path) -> Iterator[Path]:
+    """Yield a temporary folder beside ``out_dir``; on success move its files into ``out_dir``.
+
+    A failure (or Ctrl-C) while writing leaves ``out_dir`` exactly as it was; files already
+    in ``out_dir`` with other names are kept, same-named ones are replaced.
+    """
+    out = Path(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        yield tmp
+        files = sorted(p for p in tmp.rglob("*") if p.is_file())
+        for f in files:
+            dest = out / f.relative_to(tmp)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(f, dest)
+        log.info("wrote %d files to %s", len(files), out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def unique_stem(stem: str, used: set[str], index: int) -> str:
+    """``stem``, or ``stem_<index>`` when another scan of the report already took it."""
+    name = stem if stem not in used else f"{stem}_{index}"
+    used.add(name)
+    return name
