@@ -210,7 +210,7 @@ def save_screenshot(app, win, path: Path) -> None:
     covers its true box at the calibrated threshold, with the fewest flagged patches
     (a scan the model gets right, as docs show).
     """
-    from app.views.regions import flagged_regions
+    from engine.reporting.regions import merge_regions
 
     ctl = win.screening
 
@@ -229,7 +229,7 @@ def save_screenshot(app, win, path: Path) -> None:
     for row, it in enumerate(ctl.items):
         if not it.record.boxes or it.result is None:
             continue
-        regions = flagged_regions(it.result.boxes, it.result.scores, t)
+        regions = merge_regions(it.result.boxes, it.result.scores, t)
         cover = max((_overlap(r.box, it.record.boxes[0].as_list()) for r in regions), default=0.0)
         key = (cover > 0.25, -it.result.n_flagged(t), cover)  # a region on the threat, few flags
         if key > best_key:

@@ -19,9 +19,10 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QLabel, QVBoxLayout, QWidget
 
+from engine.reporting.regions import merge_regions
+
 from . import enhance
 from .overlay import FLAG_RGB, TOP_RGB, TRUTH_RGB, cell_size, heat_rgba, score_at, score_grid
-from .regions import flagged_regions
 
 log = logging.getLogger(__name__)
 
@@ -198,12 +199,12 @@ class ScanView(QWidget):
         self.heat_item.setRect(QRectF(0, 0, grid.shape[1] * cell, grid.shape[0] * cell))
         flagged = r.scores >= self.threshold
         self.patch_item.setPath(_rects_path(r.boxes[flagged]))
-        self.regions = flagged_regions(r.boxes, r.scores, self.threshold)
+        self.regions = merge_regions(r.boxes, r.scores, self.threshold)  # the engine's rule, as in reports
         self.region_item.setPath(_rects_path([g.box for g in self.regions[1:]]))
         if self.regions:
             top = self.regions[0]
             self.top_item.setPath(_rects_path([top.box]))
-            self.top_label.setText(f" most anomalous  {top.score:.2f} ")
+            self.top_label.setText(f" most anomalous  {top.max_score:.2f} ")
             self._place_top_label(top.box)
             self.top_label.setVisible(self.cues_visible)
         else:
