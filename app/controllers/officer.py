@@ -65,6 +65,21 @@ class OfficerController(QObject):
     def suspect(self) -> dict | None:
         return self.decide("suspect")
 
+    def _append(self, rec: Decision) -> dict | None:
+        """Write the decision; if the session folder refuses it, fall back to the user data dir."""
+        assert self.audit is not None
+        try:
+            return self.audit.append(rec)
+        except OSError as exc:
+            fallback = audit_path_for(None, self.fallback_dir)
+            if self.audit.path == fallback:
+                self.audit_failed.emit(str(self.audit.path), f"decision NOT recorded: {exc}")
+                return None
+            self.audit_failed.emit(str(self.audit.path), f"cannot write the audit log ({exc}); "
+                                                         f"decisions now go to {fallback}")
+            self.audit = AuditLog(fallback)
+            return self._append(rec)
+
     def decide(self, kind: str) -> dict | None:
         item = self.screening.current_item
         if item is None:
@@ -93,10 +108,8 @@ class OfficerController(QObject):
             sha256=item.result.sha256 if item.result is not None else "",
             session=self.session_dir or "",
         )
-        try:
-            data = self.audit.append(rec)
-        except OSError as exc:
-            self.audit_failed.emit(str(self.audit.path), f"decision NOT recorded: {exc}")
+        data = self._append(rec)
+        if data is None:
             return None
         item.decision = kind
         self.screening.list.refresh(self.screening.current)

@@ -103,3 +103,20 @@ def test_display_keys_enhance_reset_and_hide_cues(qtbot, make_window, gui_data) 
     assert box.width() == 80 and box.height() == 40
     assert win.model_panel.name.text() == "none loaded" and not win.threshold_panel.isEnabled()
     assert isinstance(win.screening.current_item.record.boxes[0], Box)
+
+
+def test_a_refused_audit_write_falls_back_and_says_so(qtbot, make_window, gui_data, tmp_path: Path) -> None:
+    from app.audit import AUDIT_NAME, AuditLog, read_records
+
+    win = make_window()
+    win.open_paths([str(gui_data.normals[0])])
+    qtbot.waitUntil(lambda: win.scan_view.image is not None, timeout=5000)
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    win.officer.audit = AuditLog(blocker / AUDIT_NAME)  # as if the session folder turned read-only
+    QTest.keyClick(win, Qt.Key.Key_S)
+    fallback = tmp_path / "fallback" / AUDIT_NAME
+    recs = read_records(fallback)
+    assert [r["decision"] for r in recs] == ["suspect"] and recs[0]["scan"] == str(gui_data.normals[0])
+    assert recs[0]["flagged"] is None and recs[0]["threshold"] is None  # no model: nothing claimed
+    assert win.reporter.reports[-1].title == "Audit log" and str(fallback) in win.reporter.reports[-1].message
