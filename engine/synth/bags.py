@@ -17,7 +17,7 @@ import numpy as np
 from ..data.types import CATEGORIES, Box
 from ..errors import ConfigError
 from .objects import clothes, laptop, phone, random_clutter
-from .render import DISPLAY_GAIN, MET, ORG, attenuation, sensor
+from .render import DISPLAY_GAIN, INO, MET, ORG, attenuation, sensor
 from .shapes import Canvas, compose, lowfreq, pose_matrix, rounded_rect_pts, smooth_curve, stamp, stamp_add
 from .threats import draw_threat
 
@@ -51,20 +51,25 @@ def _suitcase(rng: np.random.Generator, w: float, h: float, ppm: float) -> tuple
     p0, p1 = 30 * ppm, np.array([(w + 30) * ppm, (h + 30) * ppm])
     r = rng.uniform(25, 60) * ppm
     outline = rounded_rect_pts(p0, p0, p1[0], p1[1], r)
-    c.polygon(outline, ORG, 6.0 + 3.0 * lowfreq(rng, c.height, c.width, 5))
-    c.polyline(
-        outline, rng.uniform(12, 25) * ppm, ORG, rng.uniform(20, 40), closed=True
-    )  # side walls seen edge-on
+    c.polygon(outline, ORG, 5.0 + 3.0 * lowfreq(rng, c.height, c.width, 5))
+    c.polygon(outline, INO, rng.uniform(0.5, 2.5))  # shell plastics carry mineral fillers: a green tint
+    wall = rng.uniform(12, 25) * ppm  # side walls seen edge-on: a long path through the shell
+    c.polyline(outline, wall, ORG, rng.uniform(15, 30), closed=True)
+    c.polyline(outline, wall, INO, rng.uniform(2, 6), closed=True)
+    for _ in range(int(rng.integers(0, 4))):  # moulded ribs of a hard shell
+        y = rng.uniform(0.15, 0.85) * h + 30
+        band = rng.uniform(15, 40)
+        c.rect(p0, (y - band / 2) * ppm, p1[0], (y + band / 2) * ppm, INO, rng.uniform(2, 6))
     inset = rng.uniform(12, 25) * ppm
     frame = rounded_rect_pts(p0 + inset, p0 + inset, p1[0] - inset, p1[1] - inset, r * 0.8)
-    c.tube(frame, rng.uniform(3, 7) * ppm, MET, rng.uniform(3, 7), closed=True)
+    c.tube(frame, rng.uniform(5, 12) * ppm, MET, rng.uniform(2, 5), closed=True)
     c.polyline(outline, max(2 * ppm, 1.0), MET, 0.5, closed=True)  # zip
     # Telescopic handle: two long rails along the length, often with a plate between them at the top.
     along_x = rng.random() < 0.5
     span, across = (w, h) if along_x else (h, w)
     gap = across * rng.uniform(0.25, 0.5)
     off = rng.uniform(0.1, 0.9 - gap / across) * across
-    rail_w = rng.uniform(10, 20) * ppm
+    rail_w = rng.uniform(16, 30) * ppm
     for k in (off, off + gap):
         a = (30 + k) * ppm
         pts = (
@@ -72,7 +77,7 @@ def _suitcase(rng: np.random.Generator, w: float, h: float, ppm: float) -> tuple
             if along_x
             else [(a, 30 * ppm + inset), (a, p1[1] - inset)]
         )
-        c.tube(pts, rail_w, MET, rng.uniform(4.0, 8.0))
+        c.tube(pts, rail_w, MET, rng.uniform(3.0, 7.0))
     end = 30 * ppm + inset
     plate = (end, (30 + off) * ppm, end + 60 * ppm, (30 + off + gap) * ppm)
     c.rect(*(plate if along_x else (plate[1], plate[0], plate[3], plate[2])), ORG, 15.0)
@@ -83,7 +88,9 @@ def _suitcase(rng: np.random.Generator, w: float, h: float, ppm: float) -> tuple
         c.rect(x - 6 * ppm, p0 - 12 * ppm, x + 6 * ppm, p0 + 10 * ppm, MET, 2.0)
     for cx, cy in ((p0, p1[1]), (p1[0], p1[1]), (p0, p0), (p1[0], p0))[: int(rng.choice([2, 4]))]:
         c.circle((cx, cy), 22 * ppm, ORG, 30.0)
-        c.circle((cx, cy), 4 * ppm, MET, 4.0)
+        c.rect(cx - 25 * ppm, cy - 25 * ppm, cx + 25 * ppm, cy + 25 * ppm, INO, 4.0)  # wheel housing
+        c.circle((cx, cy), 5 * ppm, MET, 5.0)
+        c.ring((cx, cy), 14 * ppm, max(2 * ppm, 1.0), MET, 2.0)
     return c, outline
 
 
@@ -130,7 +137,7 @@ _BAG_MM = {
     "tray": ((560, 640), (380, 440)),
 }
 _BAG_DRAW = {"suitcase": _suitcase, "softbag": _softbag, "tray": _tray}
-_N_CLUTTER = {"suitcase": (14, 30), "softbag": (8, 20), "tray": (2, 6)}
+_N_CLUTTER = {"suitcase": (14, 30), "softbag": (8, 20), "tray": (4, 9)}
 
 
 def _threat_box(
@@ -176,7 +183,7 @@ class _BagPlan:
 def _plan(rng: np.random.Generator, kind: str, region: tuple[float, float, float, float]) -> _BagPlan:
     (wl, wh), (hl, hh) = _BAG_MM[kind]
     bw, bh = rng.uniform(wl, wh), rng.uniform(hl, hh)
-    angle = rng.normal(0, 5) if rng.random() < 0.55 else rng.uniform(-35, 35)
+    angle = rng.normal(0, 4) if rng.random() < 0.65 else rng.uniform(-30, 30)
     rw, rh = region[2] - region[0], region[3] - region[1]
     if (rw < rh) != (bw < bh):  # lay the long side along the long side of the region
         angle += 90.0
@@ -239,6 +246,8 @@ def _pack(scene: Scene, rng: np.random.Generator, plan: _BagPlan, threats: list[
         m, at = pose(obj)
         stamp_add(content, obj.t, m)
         spots.append(at)
+    # Soft goods have no crisp outline at this resolution: soften the organic layer a little.
+    content[..., ORG] = cv2.GaussianBlur(content[..., ORG], (0, 0), max(0.8 * ppm, 0.5))
     shell.t += content * _interior(shell, outline)[..., None]
     stamp_add(scene.thickness, shell.t, bag_m)
     for category in threats:  # threats go in whole: inside the bag, under or over the clutter
@@ -270,14 +279,14 @@ def compose_scene(
     if unknown or not categories:
         raise ConfigError(f"unknown threat categories {unknown} (known: {', '.join(CATEGORIES)})")
     two = rng.random() < 0.25
-    kinds = [str(rng.choice(BAG_KINDS, p=[0.5, 0.32, 0.18])) for _ in range(2 if two else 1)]
+    kinds = [str(rng.choice(BAG_KINDS, p=[0.55, 0.37, 0.08])) for _ in range(2 if two else 1)]
     if two:
         regions = [(0, 0, w / 2, h), (w / 2, 0, w, h)] if w >= h else [(0, 0, w, h / 2), (0, h / 2, w, h)]
     else:
         regions = [(0.0, 0.0, float(w), float(h))]
     plans = [_plan(rng, k, r) for k, r in zip(kinds, regions, strict=True)]
     # One scale for the whole scan, so that every bag fits its region (a little may be cut at the edge).
-    fill = rng.uniform(0.88, 1.02)
+    fill = rng.uniform(1.0, 1.15)
     ppm = float(
         fill
         * min(

@@ -55,7 +55,7 @@ def clothes(rng: np.random.Generator, ppm: float) -> Canvas:
             np.sign(np.sin(ang)) * np.abs(np.sin(ang)) ** 0.5,
         )
         pts = np.stack([(w / 2 + 4 + rx * sq[0]), (h / 2 + 4 + ry * sq[1])], 1) * ppm
-    c.polygon(pts, ORG, _fabric(rng, c, rng.uniform(6, 20)))
+    c.polygon(pts, ORG, _fabric(rng, c, rng.uniform(4, 14)))
     if rng.random() < 0.3:
         x = rng.uniform(0.2, 0.8) * w + 4
         c.polyline(np.array([(x, 10), (x + rng.uniform(-20, 20), h - 4)]) * ppm, 2.5 * ppm, MET, 0.6)
@@ -74,7 +74,8 @@ def shoe(rng: np.random.Generator, ppm: float) -> Canvas:
     x = length / 2 * np.cos(t)
     y = width / 2 * np.sin(t) * np.where(np.cos(t) < 0, 0.8, 1.0)  # narrower heel
     pts = np.stack([x + length / 2 + 4, y + width / 2 + 4], 1) * ppm
-    c.polygon(pts, ORG, _fabric(rng, c, rng.uniform(18, 30)))
+    c.polygon(pts, ORG, _fabric(rng, c, rng.uniform(15, 25)))
+    c.polygon(pts, INO, rng.uniform(1, 5))  # filled rubber soles read as mixed
     c.polygon(pts * 0.7 + np.array(c.centre) * 0.3, ORG, 10.0)  # the sole shows through the upper
     if rng.random() < 0.6:
         c.rect(
@@ -246,10 +247,13 @@ def umbrella(rng: np.random.Generator, ppm: float) -> Canvas:
 
 
 def book(rng: np.random.Generator, ppm: float) -> Canvas:
-    """Books, folders, food boxes: uniform organic slabs."""
+    """Books, magazines, food boxes: slabs of organic matter with mineral fillers (green-orange)."""
     w, h = rng.uniform(110, 240), rng.uniform(150, 300)
     c = Canvas.mm(w, h, ppm)
-    c.rect(4 * ppm, 4 * ppm, (w + 4) * ppm, (h + 4) * ppm, ORG, rng.uniform(15, 40))
+    c.rect(4 * ppm, 4 * ppm, (w + 4) * ppm, (h + 4) * ppm, ORG, rng.uniform(12, 35))
+    c.rect(
+        4 * ppm, 4 * ppm, (w + 4) * ppm, (h + 4) * ppm, INO, rng.uniform(1, 5)
+    )  # paper fillers (clay, chalk)
     if rng.random() < 0.3:  # spiral binding
         for y in np.arange(10, h, 8):
             c.ring((6 * ppm, (y + 4) * ppm), 3 * ppm, max(0.8 * ppm, 1.0), MET, 0.8)
@@ -262,7 +266,9 @@ def toiletries(rng: np.random.Generator, ppm: float) -> Canvas:
     c.rounded_rect(4 * ppm, 4 * ppm, 204 * ppm, 124 * ppm, 20 * ppm, ORG, 3.0)
     for k in range(int(rng.integers(2, 5))):
         x = (12 + k * 45) * ppm
-        c.cylinder(x, 12 * ppm, x + rng.uniform(25, 40) * ppm, rng.uniform(60, 115) * ppm, ORG, 30.0)
+        x1, y1 = x + rng.uniform(25, 40) * ppm, rng.uniform(60, 115) * ppm
+        c.cylinder(x, 12 * ppm, x1, y1, ORG, 30.0)
+        c.cylinder(x, 12 * ppm, x1, y1, INO, rng.uniform(0, 8))  # creams and gels: salts, oxides
     if rng.random() < 0.5:
         c.cylinder(150 * ppm, 10 * ppm, 195 * ppm, 118 * ppm, INO, 2.0, shell=0.1)
     if rng.random() < 0.5:
@@ -304,18 +310,18 @@ def small_metal(rng: np.random.Generator, ppm: float) -> Canvas:
 
 #: (model, relative frequency) of everything a packer may put in a bag.
 CLUTTER: tuple[tuple[Callable[[np.random.Generator, float], Canvas], float], ...] = (
-    (clothes, 6.0),
+    (clothes, 5.0),
     (shoe, 1.2),
     (bottle, 1.5),
-    (laptop, 0.8),
-    (phone, 1.5),
-    (cable, 1.5),
-    (keys, 0.7),
-    (coins, 0.7),
-    (umbrella, 0.6),
-    (book, 1.2),
-    (toiletries, 0.8),
-    (small_metal, 4.0),
+    (laptop, 1.0),
+    (phone, 2.0),
+    (cable, 2.5),
+    (keys, 0.8),
+    (coins, 0.8),
+    (umbrella, 0.7),
+    (book, 1.5),
+    (toiletries, 1.2),
+    (small_metal, 6.0),
 )
 
 

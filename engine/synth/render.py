@@ -46,7 +46,7 @@ MATERIALS: tuple[Material, ...] = (ORGANIC, INORGANIC, METAL)
 ORG, INO, MET = 0, 1, 2
 
 #: Ratio A_low / A_high -> unit colour direction in per-channel density (R, G, B).
-_HUE_RATIO = np.array([1.30, 1.9, 2.6], np.float32)
+_HUE_RATIO = np.array([1.3, 1.55, 2.2], np.float32)
 _HUE_DIR = np.array([[0.13, 0.36, 0.92], [0.65, 0.31, 0.69], [0.92, 0.33, 0.20]], np.float32)
 _HUE_DIR /= np.linalg.norm(_HUE_DIR, axis=1, keepdims=True)
 #: Display density per unit of mean attenuation (A_low + A_high) / 2: 40 mm of water gives about 1.2.

@@ -95,26 +95,43 @@ class ThreatSprite:
         mask = threat_mask(crop, inbox)
         if mask.sum() < max(16, 0.01 * inbox.sum()):
             raise CutoutError(f"{source}: no metal or dense pixels inside the {category} box")
+        ys, xs = np.nonzero(mask)
+        if max(np.ptp(ys), np.ptp(xs)) + 1 < 0.4 * max(bx1 - bx0, by1 - by0):
+            raise CutoutError(f"{source}: only a fragment of the {category} could be isolated in its box")
         bg = background_estimate(crop, mask)
         t = np.clip(crop / np.maximum(bg, 1e-3), 1.0 / 255.0, 1.0)
+        # Steel's density is highest in red (see render.py). Where the estimated background was itself
+        # blue (boards, other metal), the ratio can leave red barely touched, and the cut-out would tint
+        # hosts red; never let red pass more than the other channels (this only darkens).
+        t[..., 0] = np.minimum(t[..., 0], np.minimum(t[..., 1], t[..., 2]))
         soft = cv2.GaussianBlur(mask.astype(np.float32), (0, 0), 1.0)
         t = cv2.exp(cv2.log(t) * soft[..., None])  # T ** soft: feathered edge, exactly 1 off the threat
         return _trimmed(canonical_category(category), t, soft, source)
 
 
 def threat_mask(crop: np.ndarray, inbox: np.ndarray) -> np.ndarray:
-    """Boolean mask of metal-like (blue or teal hue) or dense (dark) pixels inside ``inbox``, cleaned up."""
+    """Boolean mask of the threat inside ``inbox``: metal-like (blue or dark teal) or dense (dark), cleaned.
+
+    When that colour rule takes most of the box (a threat lying on boards or
+    other metal), only the darker part of the red channel is kept: red is what
+    steel removes most, so the threat is the darkest coherent region there.
+    """
     hsv = cv2.cvtColor(to_uint8(crop), cv2.COLOR_RGB2HSV)
-    hue, sat, val = hsv[..., 0], hsv[..., 1], hsv[..., 2]
-    blue = (hue >= 80) & (hue <= 135) & (sat >= 70) & (val < 240)
-    dark = val < 80
-    raw = ((blue | dark) & inbox).astype(np.uint8)
+    hue, sat, val = (hsv[..., i].astype(np.int16) for i in range(3))
+    blue = (hue >= 85) & (hue <= 135) & (sat >= 70) & (val < 240)
+    teal = (hue >= 60) & (hue < 85) & (sat >= 70) & (val < 150)  # steel seen through organic matter
+    dark = val < 90
+    cand = (blue | teal | dark) & inbox
+    if cand.sum() > 0.35 * inbox.sum():
+        red = to_uint8(crop[..., 0])
+        t, _ = cv2.threshold(red[cand].reshape(-1, 1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+        cand &= (red <= t) | dark
+    raw = cand.astype(np.uint8)
     ys, xs = np.nonzero(inbox)
     diag = float(np.hypot(np.ptp(ys), np.ptp(xs))) if len(ys) else 0.0
     k = max(3, int(round(diag * 0.015)) | 1)
-    ell = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
     m = cv2.morphologyEx(raw, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
-    m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, ell)
+    m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     m = _fill_holes(m) & inbox.astype(np.uint8)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
     if n <= 1:
