@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from engine.data.types import CATEGORIES
-from engine.synth import ThreatLibrary, tip
+from engine.events import Progress
+from engine.synth import ThreatLibrary, tip_dataset
 
 from ._progress import drive
 
@@ -54,8 +58,16 @@ def run(args: argparse.Namespace) -> int:
     counts = ", ".join(f"{c} {n}" for c, n in library.counts().items())
     print(f"threat library ({args.source}): {counts}")
     t0 = time.perf_counter()
-    n = 0
-    job = tip(
+    done = [0]
+
+    def tap(events: Iterable[Any]) -> Iterator[Any]:
+        """Count written scans from the job's progress before the terminal renderer consumes it."""
+        for ev in events:
+            if isinstance(ev, Progress):
+                done[0] = ev.done
+            yield ev
+
+    job = tip_dataset(
         args.scans,
         args.out,
         library,
@@ -65,8 +77,10 @@ def run(args: argparse.Namespace) -> int:
         limit=args.limit,
         quality=args.quality,
     )
-    for ev in drive(job, quiet=args.quiet):
-        n = getattr(ev, "done", n)
+    for _ in drive(tap(job), quiet=args.quiet):
+        pass
+    labels = Path(args.out) / "ImageSet" / "all.csv"  # what was written, not counting skipped hosts
+    n = max(len(labels.read_text().splitlines()) - 1, 0) if labels.is_file() else done[0]
     dt = time.perf_counter() - t0
     print(f"wrote {n} scans to {args.out} in {dt:.1f} s ({n / dt if dt > 0 else 0:.2f} scans/s)")
     return 0

@@ -2,11 +2,11 @@
 
 In memory: :func:`render_bag` makes one scan, :func:`project` puts a
 :class:`ThreatSprite` from a :class:`ThreatLibrary` into any scan. On disk:
-:func:`generate` and :func:`tip` are generator jobs writing SIXray's layout.
+:func:`generate` and :func:`tip_dataset` are generator jobs writing SIXray's layout.
 """
 
 from .bags import BAG_KINDS, DEFAULT_SIZE, Scene, compose_scene, render_bag
-from .jobs import generate, tip
+from .jobs import generate, tip_dataset
 from .render import attenuation, pseudo_colour, rgb_to_density, sensor, thickness_to_rgb
 from .sprites import CutoutError, ThreatSprite
 from .threats import THREAT_MODELS, draw_threat
@@ -34,5 +34,5 @@ __all__ = [
     "rgb_to_density",
     "sensor",
     "thickness_to_rgb",
-    "tip",
+    "tip_dataset",
 ]

@@ -98,7 +98,7 @@ def threat_free(dataset: Dataset) -> list[ScanRecord]:
     return hosts or [r for r in dataset.records if r.label == UNKNOWN]
 
 
-def tip(
+def tip_dataset(
     scans: str | Path | Dataset,
     out: str | Path,
     library: ThreatLibrary,
@@ -123,13 +123,11 @@ def tip(
     hosts = threat_free(ds)
     if not hosts:
         raise EngineError(f"{ds.root}: no threat-free scans to project threats into")
-    n_skipped = len(ds.records) - len(hosts)
-    if n_skipped:
-        yield Warn(
-            f"{ds.root}: {n_skipped} scans are threat scans or unlabelled; projecting into {len(hosts)}"
-        )
+    n_other = len(ds.records) - len(hosts)
     if limit is not None:
         hosts = hosts[: max(int(limit), 0)]
+    if n_other:
+        yield Warn(f"{ds.root}: skipping {n_other} threat or unlabelled scans; projecting into {len(hosts)}")
     t0 = time.perf_counter()
     yield Progress("tip", 0, len(hosts), "")
     with SixrayWriter(out, quality, side_json=TIP_JSON) as writer:

@@ -27,7 +27,7 @@ from engine.synth import (
     generate,
     project,
     render_bag,
-    tip,
+    tip_dataset,
 )
 from engine.synth.render import decode_jpeg, encode_jpeg
 from tests.conftest import sixray_dev
@@ -171,7 +171,7 @@ def _digest(root: Path) -> dict[str, str]:
 def test_tip_job_writes_sixray_layout_with_host_mapping(tmp_path: Path, library: ThreatLibrary) -> None:
     list(generate(tmp_path / "normals", 3, threat_rate=0.0, seed=1, size=SIZE))
     for name in ("a", "b"):
-        events = list(tip(tmp_path / "normals", tmp_path / name, library, per_scan=2, seed=9))
+        events = list(tip_dataset(tmp_path / "normals", tmp_path / name, library, per_scan=2, seed=9))
         assert events[-1].done == 3
     assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
     ds = load_dataset(tmp_path / "a")
