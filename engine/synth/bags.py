@@ -208,12 +208,13 @@ def _pack(scene: Scene, rng: np.random.Generator, plan: _BagPlan, threats: list[
     spots: list[tuple[float, float]] = []
 
     def pose(
-        obj: Canvas, near: tuple[float, float] | None = None, fit: bool = False
+        obj: Canvas, near: tuple[float, float] | None = None, fit: bool = False, scale: float = 1.0
     ) -> tuple[np.ndarray, tuple]:
+        """Random orientation (mostly packed square), position inside the bag; ``fit`` keeps it whole."""
         a = 90.0 * int(rng.integers(0, 4)) + rng.normal(0, 8) if rng.random() < 0.6 else rng.uniform(0, 360)
         r = np.deg2rad(a)
-        ex = (abs(np.cos(r)) * obj.width + abs(np.sin(r)) * obj.height) / 2 if fit else 0.0
-        ey = (abs(np.sin(r)) * obj.width + abs(np.cos(r)) * obj.height) / 2 if fit else 0.0
+        ex = scale * (abs(np.cos(r)) * obj.width + abs(np.sin(r)) * obj.height) / 2 if fit else 0.0
+        ey = scale * (abs(np.sin(r)) * obj.width + abs(np.cos(r)) * obj.height) / 2 if fit else 0.0
         x0, x1 = inner[0] + ex, inner[2] - ex
         y0, y1 = inner[1] + ey, inner[3] - ey
         at = (
@@ -229,7 +230,7 @@ def _pack(scene: Scene, rng: np.random.Generator, plan: _BagPlan, threats: list[
                 float(np.clip(at[0], min(x0, x1), max(x0, x1))),
                 float(np.clip(at[1], min(y0, y1), max(y0, y1))),
             )
-        return pose_matrix(at, a, flip=bool(rng.random() < 0.5), pivot=obj.centre), at
+        return pose_matrix(at, a, scale, flip=bool(rng.random() < 0.5), pivot=obj.centre), at
 
     lo, hi = _N_CLUTTER[kind]
     n_base = int(rng.integers(3, 7)) if kind != "tray" else int(rng.integers(0, 2))
@@ -253,7 +254,7 @@ def _pack(scene: Scene, rng: np.random.Generator, plan: _BagPlan, threats: list[
     for category in threats:  # threats go in whole: inside the bag, under or over the clutter
         obj = draw_threat(category, rng, ppm)
         near = spots[int(rng.integers(len(spots)))] if spots and rng.random() < 0.5 else None
-        m, _ = pose(obj, near, fit=True)
+        m, _ = pose(obj, near, fit=True, scale=float(rng.uniform(0.85, 1.15)))  # sizes vary beyond the model
         res = stamp(scene.threat, obj.t, compose(bag_m, m))
         if res is None:
             continue
