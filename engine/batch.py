@@ -113,16 +113,22 @@ def _plan(records: list[ScanRecord], store: SessionStore, bundle: ModelBundle,
     return pending, stored, dupes
 
 
-def open_session(out: str | Path, bundle: ModelBundle, model_sha256: str) -> SessionStore:
+def open_session(out: str | Path | SessionStore, bundle: ModelBundle, model_sha256: str) -> SessionStore:
     """Open ``out`` to resume, or create it; a session scored by another model file is refused."""
-    p = Path(out)
-    if not p.exists():
+    if isinstance(out, SessionStore):
+        store = out
+    elif not Path(out).exists():
         score = {"eta": bundle.score.eta, "aggregate": bundle.score.aggregate, **bundle.score.extra}
         meta = SessionMeta(bundle.name, model_sha256, bundle.path, bundle.grid, bundle.model_config, score)
-        return SessionStore.create(p, meta, bundle.calibration)
-    store = SessionStore.open(p, "a")
+        return SessionStore.create(out, meta, bundle.calibration)
+    else:
+        store = SessionStore.open(out, "a")
+    p = store.path
+    if store.mode != "a":
+        raise SessionFileError(p, "opened read-only: run_batch needs a store opened with mode 'a'")
     if store.meta.model_sha256 != model_sha256:
-        store.close()
+        if store is not out:
+            store.close()
         old = f"{store.meta.model_name} (sha256 {store.meta.model_sha256[:12]}...)"
         raise SessionFileError(p, f"scored with model {old}, not this model file "
                                   f"({model_sha256[:12]}...): use another --out")
@@ -141,16 +147,21 @@ def _entry(item: _Item, **kw: Any) -> ScanEntry:
     return ScanEntry(**{**fields, **kw})
 
 
-def run_batch(data: str | Path | Sequence[ScanRecord], model: ModelBundle | str | Path, out: str | Path,
-              device: str = "auto", cancel: CancelToken | None = None, *, durable: bool = True,
-              prefetch: int = 2) -> Iterator[Any]:
+def run_batch(data: str | Path | Sequence[ScanRecord], model: ModelBundle | str | Path,
+              out: str | Path | SessionStore, device: str = "auto", cancel: CancelToken | None = None, *,
+              durable: bool = True, prefetch: int = 2) -> Iterator[Any]:
     """Score every scan of ``data`` into the session ``out``; yields BatchPlanned, Progress
-    ("hash" then "batch"), ScanScored / ScanFailed per scan, Warn, and BatchFinished."""
+    ("hash" then "batch"), ScanScored / ScanFailed per scan, Warn, and BatchFinished.
+
+    ``out`` is a path (created, or resumed and closed at the end) or a store opened with
+    mode "a" that the caller keeps (the GUI shares it to store decisions meanwhile).
+    """
     bundle = model if isinstance(model, ModelBundle) else load_model(model)
     model_sha = file_sha256(bundle.path) if bundle.path and Path(bundle.path).is_file() else ""
     records = batch_records(data)
     store = open_session(out, bundle, model_sha)
-    store.durable = durable
+    if store is not out:
+        store.durable = durable
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bagscan-read")
     try:
         pending, stored, dupes = yield from _plan(records, store, bundle, cancel)
@@ -159,7 +170,7 @@ def run_batch(data: str | Path | Sequence[ScanRecord], model: ModelBundle | str 
                       path_bytes=max((len(i.record.path.encode()) for i in pending), default=0),
                       category_bytes=max((len(";".join(i.record.categories).encode()) for i in pending),
                                          default=0))
-        yield BatchPlanned(len(records), stored, dupes, len(pending), str(out))
+        yield BatchPlanned(len(records), stored, dupes, len(pending), str(store.path))
         if dupes:
             yield Warn(f"{dupes} scans skipped: same content as another scan of this batch")
         scorer = Scorer(bundle, device=device)
@@ -195,7 +206,8 @@ def run_batch(data: str | Path | Sequence[ScanRecord], model: ModelBundle | str 
                 store.append(entry)
             yield event
             yield Progress("batch", k + 1, len(pending), Path(item.record.path).name)
-        yield BatchFinished(scored, failed, len(pending), time.perf_counter() - t0, str(out))
+        yield BatchFinished(scored, failed, len(pending), time.perf_counter() - t0, str(store.path))
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-        store.close()
+        if store is not out:
+            store.close()

@@ -8,10 +8,12 @@ reopened file resumes. Readers see a snapshot: rows below ``count`` never change
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ import h5py
 import numpy as np
 
 from .calibration import Calibration
-from .data.types import UNKNOWN, Box
+from .data.types import Box
 from .errors import SessionFileError
 from .storage_layout import (
     ERROR_BYTES,
@@ -32,41 +34,41 @@ from .storage_layout import (
     StoredScan,
     build,
     columns,
+    dataset_cache,
     open_h5,
+    pow2,
+    put,
+    read_counts,
+    stored_row,
     to_bytes,
     to_str,
 )
 
 log = logging.getLogger(__name__)
 
-_LABEL_NAMES = {v: k for k, v in LABELS.items()}
-
 __all__ = ["ScanEntry", "SessionMeta", "SessionStore", "StoredDecision", "StoredScan"]
 
-
-def _pow2(n: int) -> int:
-    """String widths grow in powers of two, so a batch of ever longer paths rebuilds rarely."""
-    return 1 << max(n - 1, 0).bit_length() if n else 0
+_WRITERS: dict[Path, SessionStore] = {}  # one writable store per file per process
+_WRITERS_LOCK = threading.Lock()
 
 
-def _stored(c: dict[str, np.ndarray], i: int, index: int, boxes: np.ndarray, scores: np.ndarray,
-            gt: tuple[Box, ...]) -> StoredScan:
-    """Row ``i`` of a block of /scans columns as a record."""
-    return StoredScan(
-        path=to_str(c["path"][i]), sha256=to_str(c["sha256"][i]), size=int(c["size"][i]),
-        width=int(c["width"][i]), height=int(c["height"][i]), score=float(c["score"][i]),
-        error=to_str(c["error"][i]), boxes=boxes, scores=scores, t_read=float(c["t_read"][i]),
-        t_score=float(c["t_score"][i]), label=_LABEL_NAMES.get(int(c["label"][i]), UNKNOWN),
-        categories=tuple(x for x in to_str(c["categories"][i]).split(";") if x), gt_boxes=gt,
-        finished=float(c["finished"][i]), index=index)
+def _locked(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Serialise a method on the store's lock (a batch worker and the GUI thread may share one)."""
+    @functools.wraps(fn)
+    def wrapper(self: SessionStore, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return fn(self, *args, **kwargs)
+    return wrapper
 
 
 class SessionStore:
     """One session file. ``open(path, "r")`` is a snapshot for reading; ``"a"`` also appends
-    scans and decisions. Not thread-safe: use one store per thread."""
+    scans and decisions. Thread-safe: a batch worker and the GUI thread may share one store,
+    and must, since a process may hold only one writable store per file."""
 
     def __init__(self, path: Path, f: h5py.File, mode: str, durable: bool = True) -> None:
         self.path, self._f, self.mode, self.durable = path, f, mode, durable
+        self._lock = threading.RLock()
         if f.attrs.get("format") != FORMAT:
             f.close()
             raise SessionFileError(path, "not a bagscan session file")
@@ -74,7 +76,7 @@ class SessionStore:
             f.close()
             raise SessionFileError(path, f"format {f.attrs['format_version']} is newer than bagscan reads")
         self.meta = SessionMeta.from_attrs(f.attrs)
-        self._load_counts()
+        self._n = read_counts(f, path)
         self._cache()
         self._sha: tuple[np.ndarray, np.ndarray] | None = None
         self._recent: dict[str, int] = {}
@@ -86,10 +88,16 @@ class SessionStore:
         p = Path(path)
         if not p.is_file():
             raise SessionFileError(p, "no such session file")
-        store = cls(p, open_h5(p, "r" if mode == "r" else "r+"), mode, durable)
-        if mode == "a":
-            for stale in p.parent.glob(f".{p.name}.*.tmp"):  # rebuilds killed midway; we hold the lock
-                stale.unlink(missing_ok=True)
+        if mode == "r":
+            return cls(p, open_h5(p, "r"), mode, durable)
+        with _WRITERS_LOCK:
+            if p.resolve() in _WRITERS:
+                raise SessionFileError(p, "already open for writing in this process: share that SessionStore "
+                                          "(run_batch accepts it as out)")
+            store = cls(p, open_h5(p, "r+"), mode, durable)
+            _WRITERS[p.resolve()] = store
+        for stale in p.parent.glob(f".{p.name}.*.tmp"):  # rebuilds killed midway; we hold the lock
+            stale.unlink(missing_ok=True)
         return store
 
     @classmethod
@@ -101,29 +109,24 @@ class SessionStore:
         log.info("created session %s", p)
         return cls.open(p, "a", durable=durable)
 
+    @_locked
     def close(self) -> None:
         if self._f.id.valid:
             if self.mode == "a":
                 self._sync()
+                with _WRITERS_LOCK:
+                    _WRITERS.pop(self.path.resolve(), None)
             self._f.close()
 
+    @property
+    def closed(self) -> bool:
+        return not self._f.id.valid
+
     def _cache(self) -> None:
-        """Dataset ids and dtypes by path: h5py's high-level lookups cost ~0.3 ms each."""
-        self._ds: dict[str, tuple[h5py.h5d.DatasetID, np.dtype, int]] = {}
-        for table, cols in columns(1, 1).items():
-            for name in [*cols, *(["count"] if table in ("scans", "decisions") else [])]:
-                ds = self._f[f"{table}/{name}"]
-                self._ds[f"{table}/{name}"] = (ds.id, ds.dtype, ds.shape[0])
+        self._ds = dataset_cache(self._f)
 
     def _put(self, key: str, start: int, values: Any) -> None:
-        """Write rows ``start..`` of one column through the low-level API (10x faster per call)."""
-        dsid, dtype, _ = self._ds[key]
-        arr = np.ascontiguousarray(np.asarray(values, dtype=dtype))
-        if arr.ndim == 0:
-            arr = arr.reshape(1)
-        fspace = dsid.get_space()
-        fspace.select_hyperslab((start,) + (0,) * (arr.ndim - 1), arr.shape)
-        dsid.write(h5py.h5s.create_simple(arr.shape), fspace, arr)
+        put(self._ds[key], start, values)
 
     def __enter__(self) -> SessionStore:
         return self
@@ -135,24 +138,12 @@ class SessionStore:
         return self._n["scans"]
 
     @property
+    @_locked
     def calibration(self) -> Calibration | None:
         if "calibration" not in self._f:
             return None
         g = self._f["calibration"]
         return Calibration.from_arrays(dict(g.attrs), {k: np.array(v) for k, v in g.items()})
-
-    def _load_counts(self) -> None:
-        f = self._f
-        n, m = int(f["scans/count"][0]), int(f["decisions/count"][0])
-        if not (0 <= n <= len(f["scans/sha256"]) and 0 <= m <= len(f["decisions/scan"])):
-            raise SessionFileError(self.path, f"corrupt: count {n} or {m} exceeds the table capacity")
-        p = g = 0
-        if n:
-            p = int(f["scans/patch_start"][n - 1]) + int(f["scans/patch_count"][n - 1])
-            g = int(f["scans/gt_start"][n - 1]) + int(f["scans/gt_count"][n - 1])
-        if p > len(f["patches/scores"]) or g > len(f["gt/category"]):
-            raise SessionFileError(self.path, "corrupt: scan rows point past the patch or ground-truth table")
-        self._n = {"scans": n, "decisions": m, "patches": p, "gt": g}
 
     # ---- reading -------------------------------------------------------------------------
 
@@ -160,30 +151,33 @@ class SessionStore:
                      block: int = 256) -> Iterator[StoredScan]:
         """Stored scans in row order, read ``block`` rows at a time (memory stays flat)."""
         stop = len(self) if stop is None else min(stop, len(self))
-        s, f = self._f["scans"], self._f
         for a in range(max(start, 0), stop, block):
             b = min(stop, a + block)
-            c = {k: s[k][a:b] for k in columns(1, 1)["scans"]}
-            p0, p1 = int(c["patch_start"][0]), int(c["patch_start"][-1] + c["patch_count"][-1])
-            g0, g1 = int(c["gt_start"][0]), int(c["gt_start"][-1] + c["gt_count"][-1])
-            pb = f["patches/boxes"][p0:p1] if patches else np.zeros((0, 4), np.int32)
-            ps = f["patches/scores"][p0:p1] if patches else np.zeros(0, np.float32)
-            gb, gc = f["gt/boxes"][g0:g1], f["gt/category"][g0:g1]
+            with self._lock:  # a rebuild swaps self._f: read each block under the lock
+                f = self._f
+                c = {k: f["scans"][k][a:b] for k in columns(1, 1)["scans"]}
+                p0, p1 = int(c["patch_start"][0]), int(c["patch_start"][-1] + c["patch_count"][-1])
+                g0, g1 = int(c["gt_start"][0]), int(c["gt_start"][-1] + c["gt_count"][-1])
+                pb = f["patches/boxes"][p0:p1] if patches else np.zeros((0, 4), np.int32)
+                ps = f["patches/scores"][p0:p1] if patches else np.zeros(0, np.float32)
+                gb, gc = f["gt/boxes"][g0:g1], f["gt/category"][g0:g1]
             for i in range(b - a):
                 lo, hi = int(c["patch_start"][i]) - p0, int(c["patch_start"][i] + c["patch_count"][i]) - p0
                 glo, ghi = int(c["gt_start"][i]) - g0, int(c["gt_start"][i] + c["gt_count"][i]) - g0
                 gt = tuple(Box(to_str(gc[j]), *(float(v) for v in gb[j])) for j in range(glo, ghi))
-                yield _stored(c, i, a + i, pb[lo:hi] if patches else pb, ps[lo:hi] if patches else ps, gt)
+                yield stored_row(c, i, a + i, pb[lo:hi] if patches else pb, ps[lo:hi] if patches else ps, gt)
 
     def get(self, index: int) -> StoredScan:
         if not 0 <= index < len(self):
             raise IndexError(f"scan {index} not in session ({len(self)} scans)")
         return next(self.iter_results(index, index + 1))
 
+    @_locked
     def column(self, name: str) -> np.ndarray:
         """One /scans column for every stored scan (e.g. ``score`` for a list view)."""
         return self._f[f"scans/{name}"][: len(self)]
 
+    @_locked
     def find(self, sha256: str) -> int | None:
         """Row of the scan with this content hash, or None."""
         if sha256 in self._recent:
@@ -196,6 +190,7 @@ class SessionStore:
         k = int(np.searchsorted(keys, sha256.encode("ascii")))
         return int(order[k]) if sha256 and k < len(keys) and keys[k] == sha256.encode("ascii") else None
 
+    @_locked
     def failed_paths(self) -> set[str]:
         """Paths of failures stored without a hash (unreadable files): resume matches these by path."""
         sha, err = self.column("sha256"), self.column("error")
@@ -223,6 +218,7 @@ class SessionStore:
         self._f.flush()
         self._n[table] = n
 
+    @_locked
     def reserve(self, scans: int = 0, patches: int = 0, gt: int = 0, decisions: int = 0,
                 path_bytes: int = 0, category_bytes: int = 0, slack: float = 1.0) -> bool:
         """Room for this many more rows (and strings this long); rebuilds the file when short.
@@ -238,7 +234,7 @@ class SessionStore:
         if all(self._n[t] + extra[t] <= caps[t] for t in caps) and path_bytes <= pw and category_bytes <= cw:
             return False
         new = {t: max(caps[t], int((self._n[t] + extra[t]) * slack) + (16 if slack > 1 else 0)) for t in caps}
-        widths = (max(pw, _pow2(path_bytes)), max(cw, _pow2(category_bytes)))
+        widths = (max(pw, pow2(path_bytes)), max(cw, pow2(category_bytes)))
         t0 = time.perf_counter()
         build(self.path, self.meta, None, new, widths, src=self._f, used=self._n)
         self._f.close()
@@ -247,6 +243,7 @@ class SessionStore:
         log.info("rebuilt %s with room for %s in %.2fs", self.path, new, time.perf_counter() - t0)
         return True
 
+    @_locked
     def append(self, e: ScanEntry) -> int:
         """Store one scan (result or failure) and commit it; returns its row."""
         path_b, cats = e.path.encode("utf-8"), ";".join(e.categories).encode("utf-8")
@@ -272,6 +269,7 @@ class SessionStore:
             self._recent[e.sha256] = n
         return n
 
+    @_locked
     def set_decision(self, scan: str | int, decision: str, operator: str, threshold: float,
                      seconds: float, model: str) -> StoredDecision:
         """Append an officer decision for a scan (by sha256 or row); the latest one per scan wins."""
@@ -299,24 +297,28 @@ class SessionStore:
             raise SessionFileError(self.path, f"no scan with sha256 {scan}")
         return index
 
+    @_locked
     def column_at(self, name: str, index: int) -> str:
         return to_str(self._f[f"scans/{name}"][index])
 
     def decision_history(self) -> Iterator[StoredDecision]:
         """Every decision in the order made (changes of mind included)."""
-        t, n = self._f["decisions"], self._n["decisions"]
+        n = self._n["decisions"]
         for a in range(0, n, 4096):
-            c = {k: t[k][a : min(n, a + 4096)] for k in columns(1, 1)["decisions"]}
+            with self._lock:
+                c = {k: self._f["decisions"][k][a : min(n, a + 4096)] for k in columns(1, 1)["decisions"]}
             for i in range(len(c["scan"])):
                 text = {k: to_str(c[k][i]) for k in ("sha256", "decision", "operator", "model")}
                 yield StoredDecision(int(c["scan"][i]), text["sha256"], text["decision"], text["operator"],
                                      float(c["threshold"][i]), float(c["seconds"][i]), text["model"],
                                      float(c["time"][i]))
 
+    @_locked
     def get_decisions(self) -> dict[int, StoredDecision]:
         """The latest decision per scan row."""
         return {d.scan: d for d in self.decision_history()}
 
+    @_locked
     def summary(self, threshold: float | None = None) -> dict[str, Any]:
         """Counts and timings for a report header; ``threshold`` defaults to the calibration's."""
         cal = self.calibration

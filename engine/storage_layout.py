@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 FORMAT, FORMAT_VERSION = "bagscan-session", 1
 ERROR_BYTES = 256
 LABELS = {THREAT: 1, NORMAL: 0, UNKNOWN: -1}
+LABEL_NAMES = {v: k for k, v in LABELS.items()}
 _BLOCK = 4096
 
 
@@ -211,3 +212,57 @@ def open_h5(p: Path, mode: str) -> h5py.File:
             raise SessionFileError(p, "in use by another process (is a batch still running on it?)") from exc
         raise SessionFileError(p, f"not a readable HDF5 session file ({exc})") from exc
 
+
+def pow2(n: int) -> int:
+    """String widths grow in powers of two, so a batch of ever longer paths rebuilds rarely."""
+    return 1 << max(n - 1, 0).bit_length() if n else 0
+
+
+def stored_row(c: dict[str, np.ndarray], i: int, index: int, boxes: np.ndarray, scores: np.ndarray,
+            gt: tuple[Box, ...]) -> StoredScan:
+    """Row ``i`` of a block of /scans columns as a record."""
+    return StoredScan(
+        path=to_str(c["path"][i]), sha256=to_str(c["sha256"][i]), size=int(c["size"][i]),
+        width=int(c["width"][i]), height=int(c["height"][i]), score=float(c["score"][i]),
+        error=to_str(c["error"][i]), boxes=boxes, scores=scores, t_read=float(c["t_read"][i]),
+        t_score=float(c["t_score"][i]), label=LABEL_NAMES.get(int(c["label"][i]), UNKNOWN),
+        categories=tuple(x for x in to_str(c["categories"][i]).split(";") if x), gt_boxes=gt,
+        finished=float(c["finished"][i]), index=index)
+
+
+def read_counts(f: h5py.File, path: Path) -> dict[str, int]:
+    """Committed rows per table, checked against the capacities (a damaged file fails here, named)."""
+    n, m = int(f["scans/count"][0]), int(f["decisions/count"][0])
+    if not (0 <= n <= len(f["scans/sha256"]) and 0 <= m <= len(f["decisions/scan"])):
+        raise SessionFileError(path, f"corrupt: count {n} or {m} exceeds the table capacity")
+    p = g = 0
+    if n:
+        p = int(f["scans/patch_start"][n - 1]) + int(f["scans/patch_count"][n - 1])
+        g = int(f["scans/gt_start"][n - 1]) + int(f["scans/gt_count"][n - 1])
+    if p > len(f["patches/scores"]) or g > len(f["gt/category"]):
+        raise SessionFileError(path, "corrupt: scan rows point past the patch or ground-truth table")
+    return {"scans": n, "decisions": m, "patches": p, "gt": g}
+
+
+Cached = tuple[h5py.h5d.DatasetID, np.dtype, int]
+
+
+def dataset_cache(f: h5py.File) -> dict[str, Cached]:
+    """(id, dtype, capacity) per column: h5py's high-level lookups cost ~0.3 ms each."""
+    out: dict[str, Cached] = {}
+    for table, cols in columns(1, 1).items():
+        for name in [*cols, *(["count"] if table in ("scans", "decisions") else [])]:
+            ds = f[f"{table}/{name}"]
+            out[f"{table}/{name}"] = (ds.id, ds.dtype, ds.shape[0])
+    return out
+
+
+def put(cached: Cached, start: int, values: Any) -> None:
+    """Write rows ``start..`` of one column through the low-level API (10x faster per call)."""
+    dsid, dtype, _ = cached
+    arr = np.ascontiguousarray(np.asarray(values, dtype=dtype))
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+    fspace = dsid.get_space()
+    fspace.select_hyperslab((start,) + (0,) * (arr.ndim - 1), arr.shape)
+    dsid.write(h5py.h5s.create_simple(arr.shape), fspace, arr)

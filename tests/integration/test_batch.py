@@ -190,6 +190,23 @@ def test_decisions_survive_reopening(tmp_path: Path) -> None:
         assert int(f["decisions/count"][0]) == 3 and f["decisions/decision"][0] == b"suspect"
 
 
+def test_gui_shares_one_store_with_a_running_batch(model: Path, tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    for i in range(3):
+        write_rgb(data / f"s{i}.png", fake_bag(128, 160, seed=300 + i))
+    out = tmp_path / "shared.h5"
+    meta = SessionMeta("dsa", file_sha256(model))
+    with SessionStore.create(out, meta, load_model(model).calibration) as store:
+        with pytest.raises(SessionFileError, match="already open for writing in this process"):
+            SessionStore.open(out, "a")
+        for ev in run_batch(data, model, store, device="cpu", durable=False):
+            if isinstance(ev, ScanScored):  # what the GUI thread does while the worker scores
+                store.set_decision(ev.result.sha256, "clear", "officer", 0.5, 1.0, "dsa")
+        assert not store.closed and len(store) == 3
+    with SessionStore.open(out) as store:
+        assert len(store.get_decisions()) == 3 and store.calibration is not None
+
+
 def test_tables_grow_by_rebuilding_and_keep_every_row(tmp_path: Path) -> None:
     out = tmp_path / "g.h5"
     with SessionStore.create(out, SessionMeta("dsa", "0" * 64), durable=False) as store:
