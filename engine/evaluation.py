@@ -23,8 +23,8 @@ import numpy as np
 
 from . import metrics
 from .data.types import NORMAL, THREAT, ScanRecord
-from .events import CancelToken, ScanFailed, ScanScored
-from .scoring import Scorer, ScanResult
+from .events import CancelToken, ScanScored
+from .scoring import ScanResult, Scorer
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--patch", type=int, default=GridConfig.patch, help="patch size in scan pixels")
     p.add_argument("--stride", type=int, default=None, help="grid stride in scan pixels (default: patch)")
     p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
-    p.add_argument("--lr", type=float, default=TrainConfig.lr)
+    p.add_argument("--lr", type=float, default=0.0, help="Adam rate (default: the model's recommended one)")
     p.add_argument("--max-patches-per-scan", type=int, default=TrainConfig.max_patches_per_scan)
     p.add_argument("--model-config", default="{}", help='JSON of model options, e.g. \'{"base": 16}\'')
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")

@@ -167,7 +167,17 @@ def load_dataset(path: str | Path, verify: bool = True) -> Dataset:
     p = Path(path)
     if p.is_file():
         bad: list[BadFile] = []
-        recs = [ScanRecord(str(p), p.stem)] if _probe(p, bad, verify) else []
+        recs = []
+        if _probe(p, bad, verify):
+            boxes: tuple[Box, ...] = ()
+            xml = p.with_suffix(".xml")
+            if xml.is_file():
+                try:
+                    boxes = sixray.parse_voc(xml)
+                except AnnotationError as exc:
+                    bad.append(BadFile(exc.path, exc.reason))
+            label, cats = _label_from(p.stem, None, boxes) if boxes else (UNKNOWN, ())
+            recs = [ScanRecord(str(p), p.stem, label, cats, boxes)]
         return Dataset(str(p), recs, bad, layout="file")
     if not p.is_dir():
         raise DatasetError(f"{p}: no such file or folder")

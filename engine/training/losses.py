@@ -37,10 +37,12 @@ def discriminator_loss(d_real: DiscOutput, d_fake: DiscOutput, threat_target: to
 
 
 def generator_loss(x_target: torch.Tensor, gen: GenOutput, d_fake: DiscOutput, d_real: DiscOutput,
-                   cfg: TrainConfig) -> LossTerms:
+                   cfg: TrainConfig, weight: torch.Tensor | None = None) -> LossTerms:
+    """``weight`` (N,) masks samples out of the contextual loss (real threats G must not learn)."""
     logit = d_fake.logit.float()
     adv = F.binary_cross_entropy_with_logits(logit, torch.ones_like(logit))
-    con = F.l1_loss(gen.x_hat.float(), x_target)
+    per = (gen.x_hat.float() - x_target).abs().flatten(1).mean(1)
+    con = per.mean() if weight is None else (per * weight).sum() / weight.sum().clamp_min(1.0)
     lat = F.mse_loss(d_fake.features.float(), d_real.features.float().detach())
     total = cfg.w_adv * adv + cfg.w_con * con + cfg.w_lat * lat
     parts = {"adv": float(adv.detach()), "con": float(con.detach()), "lat": float(lat.detach())}

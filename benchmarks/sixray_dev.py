@@ -1,0 +1,211 @@
+"""SIXray-dev benchmark: every model variant under one training budget, honest protocol.
+
+    python benchmarks/sixray_dev.py [--root ../shared/sixray-dev] [--variants dsa,skip-ganomaly,...]
+
+Prints one table and writes benchmarks/out/sixray_dev.json. Figures (see issue "model"):
+  a  patch AUC within threat scans (threat patches vs other content patches, same scans)
+  b  patch AUC, threat patches vs all threat-free content patches (both backgrounds)
+  c  localisation hit rate (top patch overlaps the box) next to chance
+  d  TIP: image AUC, recall and false-alarm rate; threshold calibrated at recall 0.9 on
+     the calibration half, figures on the evaluation half
+  e  training and scoring time
+plus, with the size/background confound named, per-category recall on the real evaluation
+threat scans at the TIP-calibrated threshold and the false-alarm rate on real evaluation hosts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import baselines  # noqa: E402
+from benchmarks.protocol import Split, make_split  # noqa: E402
+from engine.calibration import calibrate  # noqa: E402
+from engine.config import GridConfig, ScoreConfig, TrainConfig  # noqa: E402
+from engine.data import read_scan  # noqa: E402
+from engine.data.types import ScanRecord  # noqa: E402
+from engine.evaluation import Scored, evaluate, public  # noqa: E402
+from engine.events import EpochEnded  # noqa: E402
+from engine.modelfile import load_model  # noqa: E402
+from engine.scoring import ScanResult, Scorer  # noqa: E402
+from engine.training import TrainJob, train  # noqa: E402
+
+log = logging.getLogger("sixray_dev")
+OUT = Path(__file__).resolve().parent / "out"
+GRID = GridConfig(patch=256, stride=256, input_size=64)
+
+VARIANTS: dict[str, dict] = {
+    "dsa": {"model": "dsa", "config": {}},
+    "dsa-tip": {"model": "dsa", "config": {"threat_head": True}, "tip": "projected"},
+    "dsa-semi": {"model": "dsa", "config": {"threat_head": True}, "tip": "semi"},
+    "skip-ganomaly": {"model": "skip-ganomaly", "config": {"base": 32}},
+    "ganomaly": {"model": "ganomaly", "config": {"base": 32}},
+}
+
+
+def score_all(fn: Callable[[str], ScanResult], records: list[ScanRecord]) -> tuple[list[Scored], float]:
+    t0, out, n_patches = time.perf_counter(), [], 0
+    for r in records:
+        res = fn(r.path)
+        n_patches += len(res.scores)
+        out.append(Scored(r, res))
+    return out, n_patches / max(time.perf_counter() - t0, 1e-9)
+
+
+def figures(score_fn: Callable[[str], ScanResult], split: Split, tip_calib: list[ScanRecord],
+            tip_eval: list[ScanRecord]) -> dict:
+    real, pps = score_all(score_fn, split.eval_threats + split.eval_hosts)
+    hosts_c, _ = score_all(score_fn, split.calib_hosts)
+    tipc, _ = score_all(score_fn, tip_calib)
+    tipe, _ = score_all(score_fn, tip_eval)
+    cal = calibrate([s.result.score for s in tipc], [s.result.score for s in hosts_c], 0.9, source="tip")
+    t = cal.threshold
+    hosts_e = [s for s in real if s.record.label == "normal"]
+    r_real = public(evaluate(real, t))
+    r_tip = public(evaluate(tipe + hosts_e, t))
+    return {
+        "a_patch_auc_within_threat": r_real["patch_auc_within_threat"],
+        "b_patch_auc_vs_threat_free": r_real["patch_auc"],
+        "c_hit_rate": r_real["top_hit_rate"],
+        "c_chance": r_real["chance_hit_rate"],
+        "c_hit_per_category": {k: v["hit_rate"] for k, v in evaluate(real, -np.inf)["per_category"].items()},
+        "d_tip_image_auc": r_tip["image_auc"],
+        "d_tip_recall": r_tip["recall"],
+        "d_tip_far": r_tip["false_alarm_rate"],
+        "threshold": t,
+        "calib_recall": cal.achieved_recall,
+        "real_image_auc_confounded": r_real["image_auc"],
+        "real_recall_per_category": {k: v["recall"] for k, v in r_real["per_category"].items()},
+        "real_far": r_real["false_alarm_rate"],
+        "patches_per_s": pps,
+    }
+
+
+def train_variant(name: str, spec: dict, split: Split, budget: TrainConfig) -> tuple[Path, float]:
+    out = OUT / "models" / f"{name}.h5"
+    augmenter = None
+    cfg = budget
+    if spec.get("tip"):
+        from engine.training.tip_augment import make_augmenter
+
+        augmenter = make_augmenter(split.library_threats, GRID, semi=spec["tip"] == "semi", seed=budget.seed)
+        cfg = TrainConfig(**{**budget.__dict__, "w_tip": 1.0})
+    job = TrainJob(split.train_normals, spec["model"], str(out), spec["config"], GRID, cfg, ScoreConfig(),
+                   device="auto", exclude_hashes=split.eval_hashes(), augmenter=augmenter)
+    t0 = time.perf_counter()
+    for ev in train(job):
+        if isinstance(ev, EpochEnded):
+            log.info("%s epoch %d/%d %s val=%.5f %.0f patches/s", name, ev.epoch, ev.epochs,
+                     {k: round(v, 4) for k, v in ev.losses.items()}, ev.val_score, ev.patches_per_s)
+    return out, time.perf_counter() - t0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--root", default=str(Path(__file__).resolve().parents[2] / "shared" / "sixray-dev"))
+    ap.add_argument("--variants", default=",".join(VARIANTS))
+    ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--patches-per-scan", type=int, default=8)
+    ap.add_argument("--reuse", action="store_true", help="reuse trained models in benchmarks/out/models")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--train-only", action="store_true", help="train the variants, compute no figures")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    torch.set_num_threads(args.threads)
+    if not Path(args.root, "JPEGImage").is_dir():
+        log.error("no SIXray dev set at %s", args.root)
+        return 1
+    split = make_split(args.root)
+    log.info("split: %s", split.describe())
+    budget = TrainConfig(epochs=args.epochs, max_patches_per_scan=args.patches_per_scan, batch_size=64)
+    if args.train_only:
+        for name in args.variants.split(","):
+            _, secs = train_variant(name, VARIANTS[name], split, budget)
+            (OUT / "models" / f"{name}.train_s").write_text(f"{secs:.1f}\n")
+        return 0
+    from benchmarks.tip_sets import tip_sets
+
+    tip_calib, tip_eval = tip_sets(split, OUT)
+    results: dict[str, dict] = {}
+    for name in ("size-cheat", "metal-rule"):
+        t0 = time.perf_counter()
+        if name == "metal-rule":
+            res = figures(lambda p: baselines.metal_rule(read_scan(p), GRID), split, tip_calib, tip_eval)
+        else:
+            res = size_figures(split, tip_calib, tip_eval)
+        res["train_s"], res["total_s"] = 0.0, time.perf_counter() - t0
+        results[name] = res
+        log.info("%s: %s", name, json.dumps(res, default=float))
+    for name in args.variants.split(","):
+        spec = VARIANTS[name]
+        path = OUT / "models" / f"{name}.h5"
+        stamp = path.with_suffix(".train_s")
+        if args.reuse and path.is_file():
+            train_s = float(stamp.read_text()) if stamp.is_file() else float("nan")
+        else:
+            path, train_s = train_variant(name, spec, split, budget)
+            stamp.write_text(f"{train_s:.1f}\n")
+        scorer = Scorer(load_model(path), device="auto")
+        t0 = time.perf_counter()
+        res = figures(scorer.score_scan, split, tip_calib, tip_eval)
+        res["train_s"], res["total_s"] = train_s, time.perf_counter() - t0 + train_s
+        results[name] = res
+        log.info("%s: %s", name, json.dumps(res, default=float))
+        write(results, args, split)
+    write(results, args, split)
+    print_table(results)
+    return 0
+
+
+def size_figures(split: Split, tip_calib: list[ScanRecord], tip_eval: list[ScanRecord]) -> dict:
+    """Image score = -area, patch scores meaningless (constant)."""
+    def fn(p: str) -> ScanResult:
+        s = read_scan(p)
+        from engine.data.patches import extract_patches
+
+        ps = extract_patches(s.pixels, GRID)
+        v = baselines.size_cheat(s)
+        return ScanResult(p, s.name, s.meta.width, s.meta.height, s.meta.sha256, ps.boxes,
+                          np.full(len(ps.boxes), v, np.float32), v, 0.0)
+    return figures(fn, split, tip_calib, tip_eval)
+
+
+def write(results: dict, args: argparse.Namespace, split: Split) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    payload = {"budget": {"epochs": args.epochs, "patches_per_scan": args.patches_per_scan, "grid": GRID.__dict__},
+               "split": split.describe(), "results": results}
+    (OUT / "sixray_dev.json").write_text(json.dumps(payload, indent=2, default=float))
+
+
+def print_table(results: dict) -> None:
+    cols = [("a_patch_auc_within_threat", "a:in-threat"), ("b_patch_auc_vs_threat_free", "b:patchAUC"),
+            ("c_hit_rate", "c:hit"), ("c_chance", "chance"), ("d_tip_image_auc", "d:TIP-AUC"),
+            ("d_tip_recall", "TIP-rec"), ("d_tip_far", "TIP-FAR"), ("real_image_auc_confounded", "realAUC*"),
+            ("patches_per_s", "patch/s"), ("train_s", "train s")]
+    print("| variant | " + " | ".join(c[1] for c in cols) + " |")
+    print("|---|" + "---|" * len(cols))
+    for name, r in results.items():
+        cells = []
+        for k, _ in cols:
+            v = r.get(k)
+            cells.append("-" if v is None else (f"{v:.0f}" if k in ("patches_per_s", "train_s") else f"{v:.3f}"))
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    print("\n* real-scan image AUC is confounded by scan size/background (size cheat shows how much).")
+    for name, r in results.items():
+        cats = ", ".join(f"{k} {v:.3f}" for k, v in r["real_recall_per_category"].items() if v is not None)
+        print(f"{name}: real per-category recall at TIP-calibrated t={r['threshold']:.3f}: {cats}; "
+              f"real FAR {r['real_far']:.3f}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
