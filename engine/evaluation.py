@@ -15,7 +15,7 @@ The figures, and what they guard against:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,8 +23,7 @@ import numpy as np
 
 from . import metrics
 from .data.types import NORMAL, THREAT, ScanRecord
-from .events import CancelToken, ScanScored
-from .scoring import ScanResult, Scorer
+from .scoring import ScanResult
 
 log = logging.getLogger(__name__)
 
@@ -33,24 +32,6 @@ log = logging.getLogger(__name__)
 class Scored:
     record: ScanRecord
     result: ScanResult
-
-
-def score_records(scorer: Scorer, records: Sequence[ScanRecord], cancel: CancelToken | None = None
-                  ) -> Iterator[Any]:
-    """Yield scorer events; each ScanScored is followed by nothing else, so callers pair by path."""
-    yield from scorer.score_paths([r.path for r in records], cancel)
-
-
-def collect(scorer: Scorer, records: Sequence[ScanRecord], cancel: CancelToken | None = None
-            ) -> Iterator[Any]:
-    """Score records, pass events through; returns list[Scored] as the generator's value."""
-    by_path = {r.path: r for r in records}
-    out: list[Scored] = []
-    for ev in score_records(scorer, records, cancel):
-        if isinstance(ev, ScanScored):
-            out.append(Scored(by_path[ev.path], ev.result))
-        yield ev
-    return out
 
 
 def _auc(pos: list[np.ndarray], neg: list[np.ndarray]) -> float:
@@ -107,8 +88,7 @@ def evaluate(scored: Sequence[Scored], threshold: float) -> dict[str, Any]:
         "threshold": float(threshold),
         "recall": recall,
         "false_alarm_rate": far,
-        "per_category": {k: {"n": v.n, "detected": v.detected, "recall": v.recall, "hit_rate": v.hit_rate}
-                         for k, v in per_cat.items()},
+        "per_category": {k: dict(v) for k, v in per_cat.items()},
         "n_threat": int(y.sum()),
         "n_normal": int((~y).sum()),
         "_arrays": {"labels": y, "scan_scores": scan_scores},

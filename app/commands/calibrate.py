@@ -9,7 +9,8 @@ import numpy as np
 from engine.calibration import calibrate
 from engine.data import load_dataset
 from engine.data.types import NORMAL, THREAT
-from engine.evaluation import collect
+from engine.evaluation import Scored
+from engine.events import ScanScored
 from engine.modelfile import load_model, save_model
 from engine.scoring import Scorer
 
@@ -36,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     bundle = load_model(model_path)
     ds = load_dataset(args.data)
     records = [r for r in ds.records if r.label in (THREAT, NORMAL)]
-    scored = yield_from(drive(collect(Scorer(bundle, args.device), records), quiet=args.quiet))
+    scored = score_with_progress(Scorer(bundle, args.device), records, args.quiet)
     threat = np.array([s.result.score for s in scored if s.record.label == THREAT])
     normal = np.array([s.result.score for s in scored if s.record.label == NORMAL])
     cal = calibrate(threat[np.isfinite(threat)], normal[np.isfinite(normal)], args.target_recall,
@@ -51,10 +52,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def yield_from(gen):  # noqa: ANN001, ANN201 - tiny adapter
-    """Exhaust a generator and return its return value."""
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            return stop.value
+def score_with_progress(scorer: Scorer, records: list, quiet: bool) -> list[Scored]:
+    """Score records with a progress bar; failures are shown and left out."""
+    by_path = {r.path: r for r in records}
+    return [Scored(by_path[ev.path], ev.result)
+            for ev in drive(scorer.score_paths([r.path for r in records]), quiet=quiet)
+            if isinstance(ev, ScanScored)]

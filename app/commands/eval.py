@@ -10,13 +10,12 @@ from pathlib import Path
 from engine.data import load_dataset
 from engine.data.types import NORMAL, THREAT
 from engine.errors import CalibrationError
-from engine.evaluation import collect, evaluate, public
+from engine.evaluation import evaluate, public
 from engine.modelfile import load_model
 from engine.scoring import Scorer
 
-from ._progress import drive
 from ._util import write_json
-from .calibrate import yield_from
+from .calibrate import score_with_progress
 from .scan import default_model_path
 
 log = logging.getLogger("bagscan")
@@ -63,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     ds = load_dataset(args.data)
     records = [r for r in ds.records if r.label in (THREAT, NORMAL)]
     scorer = Scorer(bundle, args.device)
-    scored = yield_from(drive(collect(scorer, records), quiet=args.quiet))
+    scored = score_with_progress(scorer, records, args.quiet)
     cal = bundle.calibration
     if cal is not None:
         shared = cal.overlaps(s.result.sha256 for s in scored)

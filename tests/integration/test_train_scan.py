@@ -148,3 +148,28 @@ def test_cli_train_then_scan(tmp_path: Path, capsys) -> None:
                  "--model-config", '{"base": 8}', "--device", "cpu", "--seed", "1"]) == 0
     assert main(["scan", str(root / "threat"), "--model", str(out)]) == 0
     assert "t0" in capsys.readouterr().out
+
+
+def test_cli_calibrate_then_eval_refuses_overlap(trained: tuple[Path, Path], tmp_path: Path, capsys) -> None:
+    root, out = trained
+    from engine.data.sixray import write_voc
+    from engine.data.types import Box
+
+    for i in range(2):  # boxes for the dark bars, so hit rates are defined
+        write_voc(root / "threat" / f"t{i}.xml", f"t{i}.png", 320, 256, [Box("Gun", 120, 100, 200, 140)])
+    cal = tmp_path / "cal.h5"
+    assert main(["calibrate", str(root), "--model", str(out), "--target-recall", "1.0", "--out", str(cal)]) == 0
+    c = load_model(cal).calibration
+    assert c.has_threats and c.achieved_recall == 1.0 and c.n_threat == 2
+    assert main(["eval", str(root), "--model", str(cal)]) == 1  # same scans: refused
+    assert "calibrate" in capsys.readouterr().err
+    js = tmp_path / "e.json"
+    plots = tmp_path / "plots"
+    assert main(["eval", str(root), "--model", str(cal), "--allow-overlap", "--json", str(js),
+                 "--plots", str(plots)]) == 0
+    r = json.loads(js.read_text())
+    for k in ("image_auc", "patch_auc", "hit_rate", "threshold", "recall", "false_alarm_rate", "per_category",
+              "n_threat", "n_normal"):
+        assert k in r
+    assert r["n_threat"] == 2 and r["recall"] == 1.0 and r["per_category"]["Gun"]["n"] == 2
+    assert sorted(p.name for p in plots.glob("*.png")) == ["category_recall.png", "histogram.png", "roc.png"]
