@@ -2,12 +2,15 @@
 
     python benchmarks/batch.py [--root ../shared/sixray-dev] [--model FILE] [--sizes 100,1000]
 
-Each size runs in a fresh subprocess (engine.batch.run_batch over the first N scans, fsync on,
-as the CLI runs it), so peak RSS (``resource.getrusage``) is that run's alone. Memory must stay
-flat: the peak for 1000 scans should match the peak for 100, and RSS after the first 50 scans
-should match RSS at the end. Without ``--model`` a dsa model is trained once (1 epoch on 40
-threat-free dev scans, input 64, patch 256) and cached in benchmarks/out/. The dev scans are
-read in place, never copied. Prints a table and writes benchmarks/out/batch.json.
+Each size runs in a fresh subprocess (engine.batch.run_batch, fsync on, as the CLI runs it), so
+peak RSS (``resource.getrusage``) is that run's alone. Scans are taken from the first
+max(sizes) of the dev set in order of decreasing pixel count, so every run starts with the
+same largest scans: a scan's working set (float32 pixels, patches) is the same in both runs,
+and any difference in peak RSS is accumulation. Memory must stay flat: the peak for 1000
+scans should match the peak for 100, and RSS after 100 scans should match RSS at the end.
+Without ``--model`` a dsa model is trained once (1 epoch on 40 threat-free dev scans, input
+64, patch 256) and cached in benchmarks/out/. The dev scans are read in place, never copied.
+Prints a table and writes benchmarks/out/batch.json.
 """
 
 from __future__ import annotations
@@ -57,23 +60,28 @@ def train_model(root: Path, out: Path) -> Path:
     return out
 
 
-def child(root: Path, model: Path, n: int, out: Path, device: str) -> dict:
-    """One batch run in this process; returns its figures."""
+def child(root: Path, model: Path, n: int, pool: int, out: Path, device: str) -> dict:
+    """One batch run in this process over the ``n`` largest of the first ``pool`` scans."""
     from engine.batch import BatchFinished, run_batch
+    from engine.data.io import probe_scan
     from engine.events import ScanFailed, ScanScored
 
-    records = load_dataset(root).records[:n]
+    records = load_dataset(root).records[:pool]
+    pixels = {r.path: probe_scan(r.path)[0] * probe_scan(r.path)[1] for r in records}
+    records = sorted(records, key=lambda r: -pixels[r.path])[:n]
     warm, k, done = 0.0, 0, None
     for ev in run_batch(records, model, out, device=device):
         if isinstance(ev, (ScanScored, ScanFailed)):
             k += 1
-            if k == min(50, n):
+            if k == min(100, n):
                 warm = rss_mb()
         elif isinstance(ev, BatchFinished):
             done = ev
     assert done is not None
     return {"scans": done.scored + done.failed, "failed": done.failed, "seconds": round(done.seconds, 2),
-            "scans_per_s": round(done.scans_per_s, 3), "rss_after_50_mb": round(warm, 1),
+            "scans_per_s": round(done.scans_per_s, 3),
+            "mean_mp": round(sum(pixels[r.path] for r in records) / len(records) / 1e6, 2),
+            "max_mp": round(max(pixels[r.path] for r in records) / 1e6, 2), "rss_after_100_mb": round(warm, 1),
             "rss_end_mb": round(rss_mb(), 1), "peak_rss_mb": round(peak_mb(), 1),
             "session_mb": round(out.stat().st_size / 2**20, 2)}
 
@@ -85,11 +93,12 @@ def main() -> int:
     ap.add_argument("--sizes", default="100,1000")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--child", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--pool", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.child:
-        print(json.dumps(child(args.root, args.model, args.child, args.out, args.device)))
+        print(json.dumps(child(args.root, args.model, args.child, args.pool, args.out, args.device)))
         return 0
     if not (args.root / "JPEGImage").is_dir():
         print(f"skipped: {args.root} is not present")
@@ -97,18 +106,20 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     model = args.model or train_model(args.root, OUT / "batch-bench-model.h5")
     runs = []
+    sizes = [int(s) for s in args.sizes.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
-        for n in (int(s) for s in args.sizes.split(",")):
+        for n in sizes:
             cmd = [sys.executable, __file__, "--root", str(args.root), "--model", str(model), "--device",
-                   args.device, "--child", str(n), "--out", str(Path(tmp) / f"s{n}.h5")]
+                   args.device, "--child", str(n), "--pool", str(max(sizes)),
+                   "--out", str(Path(tmp) / f"s{n}.h5")]
             res = subprocess.run(cmd, capture_output=True, text=True, check=True)
             runs.append(json.loads(res.stdout.strip().splitlines()[-1]))
             log.info("%s", runs[-1])
-    print(f"\n{'scans':>6} {'scans/s':>8} {'peak RSS MB':>12} {'RSS@50 MB':>10} {'RSS end MB':>11} "
-          f"{'file MB':>8}")
+    print(f"\n{'scans':>6} {'mean MP':>8} {'scans/s':>8} {'peak RSS MB':>12} {'RSS@100 MB':>11} "
+          f"{'RSS end MB':>11} {'file MB':>8}")
     for r in runs:
-        print(f"{r['scans']:>6} {r['scans_per_s']:>8.2f} {r['peak_rss_mb']:>12.0f} "
-              f"{r['rss_after_50_mb']:>10.0f} {r['rss_end_mb']:>11.0f} {r['session_mb']:>8.1f}")
+        print(f"{r['scans']:>6} {r['mean_mp']:>8.2f} {r['scans_per_s']:>8.2f} {r['peak_rss_mb']:>12.0f} "
+              f"{r['rss_after_100_mb']:>11.0f} {r['rss_end_mb']:>11.0f} {r['session_mb']:>8.1f}")
     growth = runs[-1]["peak_rss_mb"] - runs[0]["peak_rss_mb"]
     print(f"peak RSS growth from {runs[0]['scans']} to {runs[-1]['scans']} scans: {growth:+.0f} MB")
     result = {"command": "python benchmarks/batch.py " + " ".join(sys.argv[1:]), "model": str(model),

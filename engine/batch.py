@@ -202,7 +202,9 @@ def run_batch(data: str | Path | Sequence[ScanRecord], model: ModelBundle | str 
                 reason = f"{type(exc).__name__}: {exc} (not stored; a rerun retries it)"
                 event = ScanFailed(item.record.path, reason)
                 failed += 1
-            if entry is not None:
+            if entry is not None and entry.sha256 != item.sha256 and store.find(entry.sha256) is not None:
+                log.warning("%s changed while queued, to a scan already stored: not stored twice", entry.path)
+            elif entry is not None:
                 store.append(entry)
             yield event
             yield Progress("batch", k + 1, len(pending), Path(item.record.path).name)

@@ -327,7 +327,6 @@ class SessionStore:
         score, err, label = self.column("score"), self.column("error"), self.column("label")
         ok = err == b""
         secs = self.column("t_read").astype(np.float64) + self.column("t_score")
-        fin = self.column("finished")
         decided: dict[str, int] = {}
         for d in self.get_decisions().values():
             decided[d.decision] = decided.get(d.decision, 0) + 1
@@ -339,6 +338,5 @@ class SessionStore:
             "n_threat": int((label == 1).sum()), "n_normal": int((label == 0).sum()),
             "n_unknown": int((label == -1).sum()), "n_patches": self._n["patches"],
             "scan_seconds": float(secs.sum()),
-            "wall_seconds": float(fin.max() - fin.min() + secs[fin.argmin()]) if n else 0.0,
             "decisions": decided,
         }

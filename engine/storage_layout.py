@@ -135,6 +135,13 @@ class StoredScan(ScanEntry):
     def n_flagged(self, threshold: float) -> int:
         return int(np.count_nonzero(self.scores >= threshold))
 
+    def to_result(self) -> Any:
+        """The :class:`engine.scoring.ScanResult` the views already draw (imported lazily: torch)."""
+        from .scoring import ScanResult
+
+        return ScanResult(self.path, self.name, self.width, self.height, self.sha256, self.boxes,
+                          self.scores, self.score, self.t_read + self.t_score)
+
 
 @dataclass(frozen=True)
 class StoredDecision:
