@@ -47,6 +47,19 @@ def synth(out: Path, n: int, threat_rate: float, seed: int) -> Path:
     return out
 
 
+def rename_demo(demo: Path) -> None:
+    """Prefix demo names with 'demo-': SIXray-style names in the repo would look like licensed scans."""
+    csv = demo / "ImageSet" / "all.csv"
+    lines = csv.read_text().splitlines()
+    csv.write_text("\n".join([lines[0]] + [f"demo-{ln}" for ln in lines[1:] if ln.strip()]) + "\n")
+    for xml in (demo / "positive-Annotation").glob("*.xml"):
+        text = xml.read_text().replace(f"<filename>{xml.stem}.jpg", f"<filename>demo-{xml.stem}.jpg")
+        (xml.parent / f"demo-{xml.name}").write_text(text)
+        xml.unlink()
+    for img in (demo / "JPEGImage").glob("*.jpg"):
+        img.rename(img.parent / f"demo-{img.name}")
+
+
 def score(scorer: Scorer, root: Path) -> list[Scored]:
     recs = load_dataset(root).records
     by = {r.path: r for r in recs}
@@ -94,6 +107,7 @@ def main() -> int:
     shutil.rmtree(demo, ignore_errors=True)
     for _ in generate(demo, 12, threat_rate=0.6, seed=404, max_threats=1):
         pass
+    rename_demo(demo)
     log.info("demo: %s", load_dataset(demo).summary())
     log.info("model file %.2f MB", out.stat().st_size / 1e6)
     return 0
