@@ -128,6 +128,18 @@ def _load_sixray(root: Path, verify: bool) -> Dataset:
     return Dataset(str(root), records, bad, layout="sixray")
 
 
+def _boxes_beside(image: Path, bad: list[BadFile]) -> tuple[Box, ...]:
+    """Boxes from a VOC XML of the same stem beside an image; a bad XML is reported, not fatal."""
+    xml = image.with_suffix(".xml")
+    if not xml.is_file():
+        return ()
+    try:
+        return sixray.parse_voc(xml)
+    except AnnotationError as exc:
+        bad.append(BadFile(exc.path, exc.reason))
+        return ()
+
+
 def _load_folder(root: Path, verify: bool) -> Dataset:
     bad: list[BadFile] = []
     records = []
@@ -142,13 +154,7 @@ def _load_folder(root: Path, verify: bool) -> Dataset:
         for path in _image_files(folder, recursive):
             if not _probe(path, bad, verify):
                 continue
-            boxes: tuple[Box, ...] = ()
-            xml = path.with_suffix(".xml")
-            if xml.is_file():
-                try:
-                    boxes = sixray.parse_voc(xml)
-                except AnnotationError as exc:
-                    bad.append(BadFile(exc.path, exc.reason))
+            boxes = _boxes_beside(path, bad)
             if forced is None:
                 label, cats = _label_from(path.stem, None, boxes) if boxes else (UNKNOWN, ())
             else:
@@ -169,13 +175,7 @@ def load_dataset(path: str | Path, verify: bool = True) -> Dataset:
         bad: list[BadFile] = []
         recs = []
         if _probe(p, bad, verify):
-            boxes: tuple[Box, ...] = ()
-            xml = p.with_suffix(".xml")
-            if xml.is_file():
-                try:
-                    boxes = sixray.parse_voc(xml)
-                except AnnotationError as exc:
-                    bad.append(BadFile(exc.path, exc.reason))
+            boxes = _boxes_beside(p, bad)
             label, cats = _label_from(p.stem, None, boxes) if boxes else (UNKNOWN, ())
             recs = [ScanRecord(str(p), p.stem, label, cats, boxes)]
         return Dataset(str(p), recs, bad, layout="file")
