@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,12 +118,24 @@ class Scorer:
         gamma = float(self.bundle.score.extra.get("gamma", 1.0))
         return combine(raw, self.bundle.score_stats, self.bundle.score.eta, gamma)
 
-    def score_scan(self, scan: Scan | str | Path) -> ScanResult:
+    def score_scan(self, scan: Scan | str | Path, cancel: CancelToken | None = None,
+                   progress: Callable[[int, int], None] | None = None) -> ScanResult:
+        """Score one scan, batch by batch: ``cancel`` is checked and ``progress(done, total)`` called
+        between batches, so a GUI worker can stop or report mid-scan."""
         t0 = time.perf_counter()
         if not isinstance(scan, Scan):
             scan = read_scan(scan)
         patches = extract_patches(scan.pixels, self.bundle.grid)
-        scores = self.score_arrays(patches.arrays)
+        n, bs = len(patches), max(1, self.batch_size)
+        parts: list[np.ndarray] = []
+        if progress is not None:
+            progress(0, n)
+        for i in range(0, n, bs):
+            check(cancel)
+            parts.append(self.score_arrays(patches.arrays[i : i + bs]))
+            if progress is not None:
+                progress(min(i + bs, n), n)
+        scores = np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
         m = scan.meta
         return ScanResult(
             path=m.path, name=scan.name, width=m.width, height=m.height, sha256=m.sha256,

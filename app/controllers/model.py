@@ -9,16 +9,12 @@ cancel takes effect within a batch and the status bar can show patch progress.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from engine.calibration import Calibration
 from engine.data.io import Scan, read_scan
-from engine.data.patches import extract_patches
 from engine.device import describe
 from engine.events import CancelToken
 from engine.modelfile import ModelBundle, load_model
@@ -65,20 +61,4 @@ class EngineBackend:
         return read_scan(path)
 
     def score(self, scan: Scan, cancel: CancelToken, progress: Callable[[int, int], None]) -> ScanResult:
-        t0 = time.perf_counter()
-        patches = extract_patches(scan.pixels, self.bundle.grid)
-        n, bs = len(patches), max(1, self.scorer.batch_size)
-        parts: list[np.ndarray] = []
-        progress(0, n)
-        for i in range(0, n, bs):
-            cancel.raise_if_cancelled()
-            parts.append(self.scorer.score_arrays(patches.arrays[i : i + bs]))
-            progress(min(i + bs, n), n)
-        scores = np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
-        m = scan.meta
-        return ScanResult(
-            path=m.path, name=scan.name, width=m.width, height=m.height, sha256=m.sha256,
-            boxes=patches.boxes, scores=scores,
-            score=float(scores.max()) if len(scores) else float("-inf"),
-            seconds=time.perf_counter() - t0,
-        )
+        return self.scorer.score_scan(scan, cancel=cancel, progress=progress)
