@@ -28,7 +28,9 @@ done
 
 DEMO="$(find "$BUNDLE" -type d -path '*/assets/demo' | head -1)"
 [[ -n "$DEMO" ]] || { echo "FAIL: no assets/demo in the bundle" >&2; exit 1; }
-SCAN="$(find "$DEMO/JPEGImage" -name 'P*.jpg' | sort | head -1)"
+SCANS="$(find "$DEMO" -type f \( -iname '*.jpg' -o -iname '*.png' \) | sort)"
+SCAN="$(grep -m1 'P[0-9]' <<<"$SCANS" || head -1 <<<"$SCANS")"  # a threat scan when the names say so
+[[ -n "$SCAN" ]] || { echo "FAIL: no demo scan in $DEMO" >&2; exit 1; }
 
 t0=$(now); "$BUNDLE/bagscan" scan "$SCAN" --device cpu --json one.json; t1=$(now)
 echo "== one scan (default model, process start included) took $(secs "$t0" "$t1") s"
