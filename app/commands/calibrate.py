@@ -15,7 +15,7 @@ from engine.modelfile import load_model, save_model
 from engine.scoring import Scorer
 
 from ._progress import drive
-from .scan import default_model_path
+from .scan import resolve_model_path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,9 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    model_path = args.model or default_model_path()
-    if model_path is None:
-        raise SystemExit("bagscan calibrate: no --model given and no default model is installed")
+    model_path = resolve_model_path(args.model, "calibrate")
     bundle = load_model(model_path)
     ds = load_dataset(args.data)
     records = [r for r in ds.records if r.label in (THREAT, NORMAL)]

@@ -16,7 +16,7 @@ from engine.scoring import Scorer
 
 from ._util import write_json
 from .calibrate import score_with_progress
-from .scan import default_model_path
+from .scan import resolve_model_path
 
 log = logging.getLogger("bagscan")
 
@@ -55,9 +55,7 @@ def print_table(r: dict) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    model_path = args.model or default_model_path()
-    if model_path is None:
-        raise SystemExit("bagscan eval: no --model given and no default model is installed")
+    model_path = resolve_model_path(args.model, "eval")
     bundle = load_model(model_path)
     ds = load_dataset(args.data)
     records = [r for r in ds.records if r.label in (THREAT, NORMAL)]

@@ -23,6 +23,14 @@ def default_model_path() -> str | None:
         return None
 
 
+def resolve_model_path(arg: str | None, command: str) -> str:
+    """``--model`` if given, else the bundled default; a clear exit when neither exists."""
+    path = arg or default_model_path()
+    if path is None:
+        raise SystemExit(f"bagscan {command}: no --model given and no default model is installed")
+    return path
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("scan", help="score scans with a model")
     p.add_argument("paths", nargs="+", help="scan files or folders")
@@ -46,9 +54,7 @@ def expand(paths: list[str]) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    model_path = args.model or default_model_path()
-    if model_path is None:
-        raise SystemExit("bagscan scan: no --model given and no default model is installed")
+    model_path = resolve_model_path(args.model, "scan")
     scorer = Scorer(load_model(model_path), device=args.device)
     threshold = args.threshold if args.threshold is not None else scorer.threshold
     entries: list[dict] = []
