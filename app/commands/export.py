@@ -2,15 +2,21 @@
 
 The threshold is the model's calibrated one unless ``--threshold`` or ``--target-recall``
 says otherwise. Every file is written atomically and every folder appears whole, so a
-failure never leaves half a report. Only ``--pdf`` imports Qt.
+failure never leaves half a report. Only ``--pdf`` imports Qt. :func:`iter_export` is the
+one implementation: the command line drains it, the window's export dialog runs it in a
+worker thread and shows its progress.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from engine.events import CancelToken, Progress, check
 from engine.reporting.flagged import flagged_scans, report_summary, resolve_threshold
 from engine.reporting.images import write_crops
 from engine.reporting.tables import region_rows, write_csv, write_json
@@ -18,6 +24,75 @@ from engine.reporting.voc import write_voc_dir
 from engine.storage import SessionStore
 
 log = logging.getLogger("bagscan")
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What to write and at which operating point (a threshold or a target recall, not both)."""
+
+    threshold: float | None = None
+    target_recall: float | None = None
+    pdf: str | None = None
+    csv: str | None = None
+    json: str | None = None
+    voc: str | None = None
+    voc_images: bool = True
+    crops: str | None = None
+    crop_margin: int = 0
+
+    @property
+    def outputs(self) -> list[str]:
+        return [k for k in ("csv", "json", "voc", "crops", "pdf") if getattr(self, k)]
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    threshold: float
+    how: str  # how the threshold was chosen
+    summary: dict[str, Any]
+    written: list[str] = field(default_factory=list)  # "path (what)" per output
+
+
+def iter_export(store: SessionStore, req: ExportRequest, cancel: CancelToken | None = None
+                ) -> Iterator[Progress | ExportResult]:
+    """Write every requested output; yields Progress("export") before each, then the ExportResult.
+
+    ``store`` may be open for writing by a running batch: each pass reads a snapshot per block.
+    """
+    threshold, how = resolve_threshold(store.calibration, req.threshold, req.target_recall)
+    decisions = store.get_decisions()
+    summary = report_summary(store, threshold, how)
+
+    def flagged():  # a fresh pass per output: memory stays flat
+        return flagged_scans(store, threshold, decisions)
+
+    def pdf(path: str) -> str:
+        from app.pdf import write_pdf  # Qt only here
+
+        return f"{path} ({write_pdf(path, summary, flagged())} pages)"
+
+    writers: dict[str, Callable[[str], str]] = {
+        "csv": lambda path: f"{path} ({write_csv(path, region_rows(flagged()))} regions)",
+        "json": lambda path: f"{path} ({write_json(path, region_rows(flagged()), summary)} regions)",
+        "voc": lambda path: f"{Path(path)}/ ({write_voc_dir(path, flagged(), images=req.voc_images)} "
+                            "annotated scans)",
+        "crops": lambda path: f"{Path(path)}/ ({write_crops(path, flagged(), margin=req.crop_margin)} crops)",
+        "pdf": pdf,
+    }
+    written: list[str] = []
+    todo = req.outputs
+    for k, what in enumerate(todo):
+        check(cancel)
+        yield Progress("export", k, len(todo), what)
+        written.append(writers[what](getattr(req, what)))
+    yield Progress("export", len(todo), len(todo), "")
+    yield ExportResult(threshold, how, summary, written)
+
+
+def export_session(store: SessionStore, req: ExportRequest, cancel: CancelToken | None = None) -> ExportResult:
+    """:func:`iter_export` without the progress."""
+    out = [ev for ev in iter_export(store, req, cancel) if isinstance(ev, ExportResult)]
+    return out[-1]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,36 +115,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    req = ExportRequest(args.threshold, args.target_recall, args.pdf, args.csv, args.json, args.voc,
+                        not args.no_voc_images, args.crops, args.crop_margin)
     with SessionStore.open(args.session, "r") as store:
-        threshold, how = resolve_threshold(store.calibration, args.threshold, args.target_recall)
-        decisions = store.get_decisions()
-        summary = report_summary(store, threshold, how)
-        print(f"{summary['n_scans']} scans ({summary['n_failed']} failed): {summary['n_flagged']} flagged, "
-              f"{summary['n_regions']} regions at threshold {threshold:.4f} ({how})")
-
-        def flagged():  # a fresh pass per output: memory stays flat
-            return flagged_scans(store, threshold, decisions)
-
-        written: list[str] = []
-        if args.csv:
-            n = write_csv(args.csv, region_rows(flagged()))
-            written.append(f"{args.csv} ({n} regions)")
-        if args.json:
-            n = write_json(args.json, region_rows(flagged()), summary)
-            written.append(f"{args.json} ({n} regions)")
-        if args.voc:
-            n = write_voc_dir(args.voc, flagged(), images=not args.no_voc_images)
-            written.append(f"{Path(args.voc)}/ ({n} annotated scans)")
-        if args.crops:
-            n = write_crops(args.crops, flagged(), margin=args.crop_margin)
-            written.append(f"{Path(args.crops)}/ ({n} crops)")
-        if args.pdf:
-            from app.pdf import write_pdf  # Qt only here
-
-            n = write_pdf(args.pdf, summary, flagged())
-            written.append(f"{args.pdf} ({n} pages)")
-    for w in written:
+        result = export_session(store, req)
+    s = result.summary
+    print(f"{s['n_scans']} scans ({s['n_failed']} failed): {s['n_flagged']} flagged, "
+          f"{s['n_regions']} regions at threshold {result.threshold:.4f} ({result.how})")
+    for w in result.written:
         print(f"wrote {w}")
-    if not written:
+    if not result.written:
         print("nothing exported: add --pdf, --csv, --json, --voc or --crops")
     return 0
