@@ -83,7 +83,8 @@ def check_common(cfg: Any) -> None:
         raise ValueError(f"channels must be 1 or 3, not {cfg.channels}")
 
 
-from . import dsa, ganomaly, skip_ganomaly  # noqa: E402,F401  (registers the built-in models)
+# Importing the built-in model modules registers them.
+from . import dsa, ganomaly, sagan, skip_ganomaly, skip_ganomaly_pp, two_stage  # noqa: E402,F401
 
 __all__ = [
     "AnomalyGAN", "DiscOutput", "GenOutput", "create_model", "list_models", "model_config_class",
