@@ -17,21 +17,25 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QInputDialog,
+    QLabel,
     QMainWindow,
     QToolBar,
     QVBoxLayout,
     QWidget,
 )
 
+from .controllers.batch import BatchSessionController
 from .controllers.officer import OfficerController
 from .controllers.screening import ScreeningController
 from .controllers.session import BackendFactory, SessionController
 from .controllers.threshold import ThresholdController
 from .dialogs.error import ErrorReporter
+from .dialogs.export_dialog import SESSION_FILTER, ExportDialog
 from .settings import Settings, user_data_dir
 from .views import enhance
 from .views.display_panel import DisplayPanel
 from .views.model_panel import ModelPanel
+from .views.results_table import ResultsPanel
 from .views.scan_header import ScanHeader
 from .views.scan_list import ScanListView
 from .views.scan_view import ScanView
@@ -65,7 +69,11 @@ class MainWindow(QMainWindow):
         self.display_panel = DisplayPanel()
         self.display_panel.set_opacity(self.settings.overlay_opacity)
         self.scan_view.set_opacity(self.settings.overlay_opacity)
+        self.results = ResultsPanel()
         self.status = StatusView()
+        self.session_label = QLabel("")
+        self.session_label.setObjectName("sessionStatus")
+        self.status.addPermanentWidget(self.session_label)
         self.setStatusBar(self.status)
         self.header = ScanHeader()
         central = QWidget()
@@ -85,6 +93,10 @@ class MainWindow(QMainWindow):
         self.officer = OfficerController(self.screening, self.threshold,
                                          operator_provider or self._ask_operator,
                                          audit_fallback_dir or user_data_dir(), self.settings.auto_advance)
+        self.batch = BatchSessionController(self.screening, self.results, self.reporter,
+                                            audit_fallback_dir or user_data_dir(), device)
+        self.export_dialog = ExportDialog(self.reporter, self)
+        self._folder: str | None = None  # the folder being opened: it gets a batch session
         self._wire()
         self._build_actions()
         self.threshold.set_calibration(None)
@@ -111,7 +123,11 @@ class MainWindow(QMainWindow):
         right.setObjectName("screeningDock")
         right.setWidget(side)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, right)
-        self._docks = (left, right)
+        bottom = QDockWidget("Batch results", self)
+        bottom.setObjectName("resultsDock")
+        bottom.setWidget(self.results)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, bottom)
+        self._docks = (left, right, bottom)
 
     def _wire(self) -> None:
         s, v = self.screening, self.scan_view
@@ -135,6 +151,13 @@ class MainWindow(QMainWindow):
         d.opacity_changed.connect(lambda o: setattr(self.settings, "overlay_opacity", o))
         d.cues_toggled.connect(v.set_cues_visible)
         v.pixel_info.connect(self.status.pixel.setText)
+        b = self.batch
+        self.results.row_activated.connect(b.show)
+        self.results.cancel_requested.connect(b.cancel)
+        b.records_ready.connect(self._show_records)
+        b.status_changed.connect(self.session_label.setText)
+        self.threshold.threshold_changed.connect(b.set_threshold)
+        self.officer.decided.connect(b.record_decision)  # after the audit log, before moving on
 
     def _action(self, text: str, keys: str | list[str], slot: Callable[..., Any], menu: Any = None,
                 checkable: bool = False) -> QAction:
@@ -155,6 +178,10 @@ class MainWindow(QMainWindow):
         self._action("Open &Scan…", "Ctrl+O", self.choose_scans, f)
         self._action("Open &Folder or SIXray Root…", "Ctrl+Shift+O", self.choose_folder, f)
         self._action("Choose &Model File…", "Ctrl+M", self.choose_model, f)
+        f.addSeparator()
+        self._action("Open S&ession…", "Ctrl+Shift+E", self.choose_session, f)
+        self.export_action = self._action("&Export Report…", "Ctrl+E", self.show_export, f)
+        self._action("Cancel &Batch", "", self.batch.cancel, f)
         f.addSeparator()
         self._action("&Quit", "Ctrl+Q", self.close, f)
         sc = mb.addMenu("&Screening")
@@ -195,7 +222,33 @@ class MainWindow(QMainWindow):
 
     # -- user actions ---------------------------------------------------------------------------
     def open_paths(self, paths: list[str]) -> bool:
+        """Scans, or a folder: a folder is also scored into its batch session in the background."""
+        self._folder = str(paths[0]) if len(paths) == 1 and Path(paths[0]).is_dir() else None
         return self.session.open_paths([str(p) for p in paths])
+
+    def open_session(self, path: str) -> None:
+        """A session file: its results and decisions, with the model that scored it when that exists."""
+        model = self.batch.model_for(path, self.session.info.path if self.session.info else None)
+        self.batch.close()  # so loading its model does not restart the old session
+        if model:
+            self.load_model(model)
+        self.batch.open_session(path, self._model_file())
+
+    def choose_session(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open session", self.settings.last_dir, SESSION_FILTER)
+        if path:
+            self.open_session(path)
+
+    def show_export(self) -> None:
+        t = self.threshold.point
+        recall = t.target if t.mode == "recall" else None
+        self.export_dialog.prepare(self.batch.path or "", t.threshold, recall)
+        self.export_dialog.show()
+        self.export_dialog.raise_()
+
+    def _model_file(self) -> str | None:
+        info = self.session.info
+        return info.path if info is not None and Path(info.path).is_file() else None
 
     def load_model(self, path: str) -> bool:
         return self.session.load_model(str(path))
@@ -234,6 +287,13 @@ class MainWindow(QMainWindow):
 
     # -- controller events --------------------------------------------------------------------
     def _on_opened(self, records: list, session_dir: str) -> None:
+        self._show_records(records, session_dir)
+        if self._folder is not None:
+            self.batch.open_folder(self._folder, self._model_file())
+        else:
+            self.batch.close()
+
+    def _show_records(self, records: list, session_dir: str) -> None:
         self.officer.set_session(session_dir)
         self.screening.set_records(records)
         self.setWindowTitle(f"bagscan — {session_dir}")
@@ -241,6 +301,7 @@ class MainWindow(QMainWindow):
     def _on_model(self, backend: Any, info: Any) -> None:
         self.screening.set_backend(backend)
         self.threshold.set_calibration(info.calibration if info else None)
+        self.batch.model_changed(self._model_file())
         if info is None:
             self.model_panel.show_none()
             self.status.model.setText("no model")
@@ -267,7 +328,8 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not self._sized:  # first run: docks as narrow as their content allows, the image gets the rest
             self._sized = True
-            self.resizeDocks(list(self._docks), [370, 330], Qt.Orientation.Horizontal)
+            self.resizeDocks(list(self._docks[:2]), [370, 330], Qt.Orientation.Horizontal)
+            self.resizeDocks([self._docks[2]], [200], Qt.Orientation.Vertical)
 
     def dragEnterEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
         if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
@@ -284,6 +346,8 @@ class MainWindow(QMainWindow):
             self.open_paths(scans)
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802
+        self.batch.shutdown()
+        self.export_dialog.wait()
         self.worker.stop()
         self.settings.save_window(self.saveGeometry(), self.saveState())
         self.settings.sync()

@@ -1,11 +1,12 @@
-"""The scoring thread: reads and scores scans off the GUI thread, one job at a time.
+"""The worker threads: the scoring thread for the scan on screen, and job threads for batches and exports.
 
 One long-lived ``QThread`` owns the model, so torch never runs on the GUI thread.
 Jobs carry the generation number of the request that made them (ndv style): the
 controller drops answers to requests it has moved past. A job is cancelled
 through its :class:`engine.events.CancelToken`, polled between patch batches, so
 moving to another scan stops the old work within one batch. Signals are emitted
-from the worker thread and arrive queued on the GUI thread.
+from the worker thread and arrive queued on the GUI thread. A :class:`JobWorker`
+runs one engine generator (a batch session, an export) on its own thread.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ import os
 import sys
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from PySide6.QtCore import QThread, Signal
 
@@ -28,6 +29,7 @@ from engine.events import CancelToken
 log = logging.getLogger(__name__)
 
 WORKER_NICE = 10  # added to the scoring thread's nice value (Linux): the GUI thread wins the CPU
+JOB_NICE = 15  # batch and export threads: below the scan on screen, which the officer waits for
 
 
 class Backend(Protocol):
@@ -183,10 +185,7 @@ class ScoringWorker(QThread):
             log.info("scoring worker uses %d torch threads", self._threads)
         except Exception as exc:  # noqa: BLE001 - torch missing or already initialised: keep defaults
             log.debug("could not set torch threads: %s", exc)
-        try:  # Linux: nice is per thread, so this lowers the worker only
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICE)
-        except (AttributeError, OSError) as exc:
-            log.debug("could not lower the worker's priority: %s", exc)
+        lower_priority(WORKER_NICE)
 
     def _process(self, job: Job, backend: Backend | None, model_gen: int) -> None:
         try:
@@ -210,3 +209,61 @@ class ScoringWorker(QThread):
             reason = getattr(exc, "reason", None) or str(exc)
             log.warning("scoring %s failed: %s", job.path, reason)
             self.failed.emit(job.gen, job.path, reason, job.prefetch)
+
+
+def lower_priority(nice: int) -> None:
+    """Raise this thread's nice value (Linux, where nice is per thread); elsewhere do nothing."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+    except (AttributeError, OSError) as exc:
+        log.debug("could not lower the thread's priority: %s", exc)
+
+
+JobFn = Callable[[CancelToken], Iterable[Any]]
+
+
+class JobWorker(QThread):
+    """One engine generator on its own thread; every event is forwarded with the job's generation.
+
+    The controller compares the generation with its own and drops events of jobs it has
+    moved past. ``after``: a previous job's thread this one waits for first, so two jobs
+    never touch the same session file at once and the GUI thread never blocks on a join.
+    Expected failures (engine errors, OS errors) end in ``failed``; anything else is a bug
+    and goes to the global excepthook (the error dialog with its traceback).
+    """
+
+    event = Signal(int, object)  # gen, engine event
+    failed = Signal(int, str, str)  # gen, path, reason
+    done = Signal(int, str)  # gen, "finished" | "cancelled" | "failed"
+
+    def __init__(self, gen: int, job: JobFn, after: QThread | None = None, name: str = "bagscan-job",
+                 nice: int = JOB_NICE) -> None:
+        super().__init__()
+        self.setObjectName(name)
+        self.gen, self._job, self._after, self._nice = gen, job, after, nice
+        self.token = CancelToken()
+
+    def cancel(self) -> None:
+        self.token.cancel()
+
+    def run(self) -> None:
+        if self._after is not None:
+            self._after.wait()
+            self._after = None
+        lower_priority(self._nice)
+        outcome = "finished"
+        try:
+            for ev in self._job(self.token):
+                self.event.emit(self.gen, ev)
+        except Cancelled:
+            outcome = "cancelled"
+        except (EngineError, OSError) as exc:
+            outcome = "failed"
+            path = str(getattr(exc, "path", None) or getattr(exc, "filename", None) or "")
+            log.warning("%s failed: %s", self.objectName(), exc)
+            self.failed.emit(self.gen, path, str(getattr(exc, "reason", None) or exc))
+        except Exception:  # noqa: BLE001 - a bug: the excepthook shows it with its traceback
+            outcome = "failed"
+            threading.excepthook(threading.ExceptHookArgs((*sys.exc_info(), threading.current_thread())))
+        finally:
+            self.done.emit(self.gen, outcome)

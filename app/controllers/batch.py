@@ -1,0 +1,322 @@
+"""Batch sessions in the window: score a folder into a session file in the background, reopen it later.
+
+The job (:mod:`app.controllers.batch_session`) runs on a :class:`~app.workers.JobWorker`;
+this controller turns its events into table rows and status text on the GUI thread, and
+drops events of jobs it has moved past (each job carries a generation number). Results
+of the model in use go into the screening queue, so a scan the batch scored is shown
+without rescoring. Officer decisions are written into the same :class:`SessionStore`
+the batch appends to: the store serialises both on its lock, and the batch holds it
+only for one append, so a decision waits at most one commit. A decision about a scan
+the batch has not stored yet waits here until it is stored.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from functools import partial
+from pathlib import Path
+from typing import Any, Protocol
+
+from PySide6.QtCore import QObject, Signal
+
+from engine.batch import BatchFinished, BatchPlanned
+from engine.events import Progress, ScanFailed, ScanScored, Warn
+from engine.storage import SessionStore
+
+from ..dialogs.error import ErrorReporter
+from ..workers import JobWorker
+from .batch_session import (
+    PENDING,
+    ResultRow,
+    SessionReady,
+    SessionRequest,
+    SessionRun,
+    merge_rows,
+    record_of,
+    session_events,
+    session_model_path,
+)
+from .items import SCORED
+from .screening import ScreeningController
+from .session_decisions import SessionDecisions, path_key
+
+log = logging.getLogger(__name__)
+
+
+class ResultsTableLike(Protocol):
+    def set_rows(self, rows: list[ResultRow]) -> None: ...
+    def refresh(self, row: int | None = None) -> None: ...
+    def set_threshold(self, threshold: float) -> None: ...
+    def set_session(self, text: str) -> None: ...
+    def progress(self, text: str, done: int, total: int) -> None: ...
+    def idle(self, text: str) -> None: ...
+
+
+class BatchSessionController(QObject):
+    records_ready = Signal(list, str)  # a reopened session's scans for the screening queue, its folder
+    session_changed = Signal(str)  # session file ("" when none)
+    status_changed = Signal(str)  # one line for the status bar
+
+    def __init__(self, screening: ScreeningController, table: ResultsTableLike, reporter: ErrorReporter,
+                 fallback_dir: str | Path, device: str = "auto") -> None:
+        super().__init__()
+        self.screening, self.table, self.reporter = screening, table, reporter
+        self.fallback_dir, self.device = str(fallback_dir), device
+        self.gen = 0
+        self.stale_dropped = 0
+        self.worker: JobWorker | None = None
+        self.run: SessionRun | None = None
+        self.request: SessionRequest | None = None
+        self.path: str | None = None  # the open session file
+        self.ready: SessionReady | None = None
+        self.rows: list[ResultRow] = []
+        self._rows: dict[str, int] = {}  # abspath -> row
+        self.decisions = SessionDecisions(
+            lambda path, reason: reporter.engine_error("Decision not saved in the session", path, reason))
+        self._jobs: dict[int, tuple[JobWorker, SessionRun]] = {}
+        self._screen: dict[str, int] = {}  # abspath -> row of the screening queue
+        self._screen_items: list[Any] | None = None
+        self.threshold = math.inf
+
+    # -- starting and ending sessions ---------------------------------------------------------
+    def open_folder(self, folder: str, model_path: str | None) -> None:
+        """Score ``folder`` into its default session (resumed when it exists)."""
+        if not model_path:
+            self.close("No batch session: load a model file to score the folder into one.")
+            return
+        self._start(SessionRequest(folder, None, model_path, self.device, self.fallback_dir))
+
+    def open_session(self, path: str, model_path: str | None) -> None:
+        """Show a session file's results and decisions; score the rest when its folder and model match."""
+        self._start(SessionRequest(None, path, model_path, self.device, self.fallback_dir))
+
+    def model_for(self, session: str, current: str | None) -> str | None:
+        """The model file to load before opening ``session``: the one it was scored with, if not in use."""
+        recorded = session_model_path(session)
+        if not recorded or not Path(recorded).is_file():
+            return None
+        if current and Path(current).resolve() == Path(recorded).resolve():
+            return None
+        return recorded
+
+    def model_changed(self, model_path: str | None) -> None:
+        """A new model: its results are not the old session's, so the session starts again for it."""
+        req = self.request
+        if req is None:
+            return
+        if req.session is None and req.folder is not None:
+            self.open_folder(req.folder, model_path)
+        elif req.session is not None:
+            self.open_session(req.session, model_path)
+
+    def close(self, text: str = "No batch session: open a folder to score it into one.") -> None:
+        """End the session (the batch stops after its scan; the file closes when its thread ends)."""
+        self._retire()
+        self.request, self.path, self.ready = None, None, None
+        self.decisions.reset()
+        self._reset_rows([])
+        self.table.set_session(text)
+        self.table.idle("")
+        self.session_changed.emit("")
+
+    def cancel(self) -> None:
+        if self.worker is not None and self.worker.isRunning():
+            self.worker.cancel()
+            self.table.progress("Cancelling after the scan being scored…", 0, 0)
+
+    def shutdown(self, timeout_ms: int = 60000) -> None:
+        """Window closing: stop every job, wait for its thread, close every session file."""
+        self.gen += 1
+        for worker, _ in self._jobs.values():
+            worker.cancel()
+        for worker, run in list(self._jobs.values()):
+            if not worker.wait(timeout_ms):
+                log.error("batch thread did not stop in %d ms; its session may lose the scan in flight",
+                          timeout_ms)
+            run.close()
+        self._jobs.clear()
+        self.worker = self.run = None
+
+    @property
+    def running(self) -> bool:
+        return self.worker is not None and self.worker.isRunning()
+
+    @property
+    def store(self) -> SessionStore | None:
+        """The open session's store (shared with the batch thread), for decisions and export."""
+        return self.run.store if self.run is not None else None
+
+    def _retire(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+        self.gen += 1  # whatever the old job still says is stale from here on
+        self.worker = None
+        self.run = None
+        for g, (w, r) in list(self._jobs.items()):  # ended jobs: no thread uses their files any more
+            if w.isFinished():
+                r.close()
+                del self._jobs[g]
+
+    def _start(self, req: SessionRequest) -> None:
+        previous_worker, previous_run = self.worker, self.run
+        self._retire()  # the new job closes the old file once the old thread has ended
+        self.request, self.path, self.ready = req, None, None
+        self.decisions.reset()
+        self._reset_rows([])
+        run = SessionRun()
+        worker = JobWorker(self.gen, partial(session_events, req, run, previous_run), after=previous_worker,
+                           name="bagscan-batch")
+        worker.event.connect(self._on_event)
+        worker.failed.connect(self._on_failed)
+        worker.done.connect(self._on_done)
+        self.worker, self.run = worker, run
+        self._jobs[self.gen] = (worker, run)
+        what = req.folder or req.session or ""
+        self.table.set_session(f"Opening the session for {what}…")
+        self.table.progress("Opening…", 0, 0)
+        worker.start()
+
+    # -- job events (GUI thread) ---------------------------------------------------------------
+    def _on_event(self, gen: int, ev: Any) -> None:
+        if gen != self.gen:
+            self.stale_dropped += 1
+            return
+        if isinstance(ev, SessionReady):
+            self._on_ready(ev)
+        elif isinstance(ev, ScanScored):
+            r = ev.result
+            self._update(ev.path, lambda row: row.set_scores(r.score, r.scores))
+            self._adopt(ev.path, r)
+        elif isinstance(ev, ScanFailed):
+            self._update(ev.path, lambda row: row.set_failed(ev.reason))
+        elif isinstance(ev, Progress):
+            self._on_progress(ev)
+        elif isinstance(ev, BatchPlanned):
+            self._status(f"{ev.total} scans: {ev.stored} already in the session, {ev.pending} to score")
+        elif isinstance(ev, Warn):
+            self._status(ev.message)
+        elif isinstance(ev, BatchFinished):
+            self.table.idle(f"Batch finished: {ev.scored} scored, {ev.failed} failed in {ev.seconds:.1f} s")
+            self._status(f"Session {ev.session}: batch finished ({ev.scored} scored, {ev.failed} failed)")
+
+    def _on_progress(self, ev: Progress) -> None:
+        if ev.job == "list":
+            self.table.progress(f"Listing {ev.message}…", 0, 0)
+        elif ev.job == "hash":
+            self.table.progress(f"Checking {ev.done}/{ev.total} scans against the session…", ev.done, ev.total)
+        elif ev.job == "batch":
+            self.table.progress(f"Scoring {ev.done}/{ev.total}: {ev.message}", ev.done, ev.total)
+
+    def _on_failed(self, gen: int, path: str, reason: str) -> None:
+        if gen == self.gen:
+            self.table.idle(f"Batch stopped: {reason}")
+            self.reporter.engine_error("Batch session", path, reason)
+
+    def _on_done(self, gen: int, outcome: str) -> None:
+        if gen != self.gen:  # a job the window moved past: its file is nobody's now
+            job = self._jobs.pop(gen, None)
+            if job is not None:
+                job[1].close()
+            return
+        if outcome == "cancelled":
+            n = sum(1 for r in self.rows if r.state != PENDING)
+            self.table.idle(f"Batch cancelled: {n} of {len(self.rows)} scans in the session. "
+                            "Open the folder again to resume.")
+        elif outcome == "finished" and self.ready is not None and not self.ready.resumable:
+            self.table.idle(self.ready.note)
+
+    def _on_ready(self, ev: SessionReady) -> None:
+        self.path, self.ready = ev.path, ev
+        self._reset_rows(merge_rows(ev.records, ev.stored, ev.decisions))
+        stored = {path_key(s.path): s.index for s in ev.stored}
+        if self.request is not None and self.request.session is not None:  # not listed by the window
+            listed = [r for r in ev.records or [] if path_key(r.path) not in stored and Path(r.path).is_file()]
+            self.records_ready.emit([record_of(s) for s in ev.stored if s.ok] + listed,
+                                    ev.folder or str(Path(ev.path).parent))
+        for s in ev.stored:
+            if s.ok and ev.same_model:
+                self._adopt(s.path, s.to_result(), refresh=False)
+        for row in self.rows:
+            i = self._screen_row(row.path) if row.decision else None
+            if i is not None:
+                self.screening.items[i].decision = row.decision
+        self.screening.list.refresh()
+        self.screening.set_threshold(self.screening.threshold)  # re-count the flagged scans
+        if self.run is not None and self.run.store is not None:
+            self.decisions.attach(self.run.store, stored)
+        where = f" ({ev.where})" if ev.where != "opened" else ""
+        self.table.set_session(f"Session: {ev.path}{where}")
+        self._status(f"Session {ev.path}{where}")
+        if not ev.resumable:
+            self.table.idle(ev.note)
+        self.session_changed.emit(ev.path)
+
+    # -- rows and the screening queue -----------------------------------------------------------
+    def _reset_rows(self, rows: list[ResultRow]) -> None:
+        self.rows = rows
+        self._rows = {path_key(r.path): i for i, r in enumerate(rows)}
+        self.table.set_rows(rows)
+        self.table.set_threshold(self.threshold)
+
+    def _update(self, path: str, change: Any) -> None:
+        i = self._rows.get(path_key(path))
+        if i is None:
+            i = len(self.rows)
+            self.rows.append(ResultRow(path, Path(path).stem))
+            self._rows[path_key(path)] = i
+            self.table.set_rows(self.rows)
+        change(self.rows[i])
+        self.table.refresh(i)
+        self.decisions.stored(path)
+
+    def _screen_row(self, path: str) -> int | None:
+        """Row of ``path`` in the screening queue; the map is rebuilt when the queue is another list."""
+        items = self.screening.items
+        if self._screen_items is not items:
+            self._screen = {path_key(it.path): k for k, it in enumerate(items)}
+            self._screen_items = items
+        return self._screen.get(path_key(path))
+
+    def _adopt(self, path: str, result: Any, refresh: bool = True) -> None:
+        """A batch result of the model in use stands for the screening queue's (no rescoring)."""
+        if self.ready is None or not self.ready.same_model:
+            return
+        i = self._screen_row(path)
+        if i is None or self.screening.items[i].result is not None:
+            return
+        item = self.screening.items[i]
+        item.result, item.state, item.error = result, SCORED, ""
+        if refresh:
+            self.screening.list.refresh(i)
+            self.screening.set_threshold(self.screening.threshold)
+
+    def show(self, path: str) -> bool:
+        """The analyst picked a row: show that scan in the screening view."""
+        i = self._screen_row(path)
+        if i is None:
+            row = self.rows[self._rows[path_key(path)]] if path_key(path) in self._rows else None
+            self._status(f"{Path(path).name}: {row.error if row and row.error else 'not in the screening list'}")
+            return False
+        self.screening.go(i)
+        return True
+
+    def set_threshold(self, threshold: float) -> None:
+        self.threshold = threshold
+        self.table.set_threshold(threshold)
+
+    def _status(self, text: str) -> None:
+        log.info("%s", text)
+        self.status_changed.emit(text)
+
+    # -- decisions -----------------------------------------------------------------------------
+    def record_decision(self, data: dict[str, Any]) -> None:
+        """An officer decision (already in the audit log): into the table and the session file."""
+        if self.request is None:
+            return
+        key = path_key(str(data.get("scan", "")))
+        if key in self._rows:
+            i = self._rows[key]
+            self.rows[i].decision = str(data.get("decision", ""))
+            self.table.refresh(i)
+        self.decisions.record(data)

@@ -1,0 +1,216 @@
+"""The batch results panel: the session's file, progress with Cancel, and a sortable results table.
+
+One row per scan of the session (name, scan score, flagged patches at the window's
+threshold, ground-truth category, decision, error). Flagged counts come from the
+stored patch scores, so moving the threshold is one ``dataChanged`` over a column.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QBrush
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..controllers.batch_session import FAILED, PENDING, ResultRow
+from .scan_list import AMBER, GREEN, GREY, RED
+
+COLUMNS = ("Scan", "Score", "Flagged patches", "Category", "Decision", "Error")
+NAME, SCORE, FLAGGED, CATEGORY, DECISION, ERROR = range(len(COLUMNS))
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+class ResultsModel(QAbstractTableModel):
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[ResultRow] = []
+        self.threshold = math.inf
+
+    def set_rows(self, rows: list[ResultRow]) -> None:
+        self.beginResetModel()
+        self.rows = rows
+        self.endResetModel()
+
+    def refresh(self, row: int | None = None) -> None:
+        if self.rows:
+            a, b = (0, len(self.rows) - 1) if row is None else (row, row)
+            self.dataChanged.emit(self.index(a, 0), self.index(b, len(COLUMNS) - 1))
+
+    def set_threshold(self, threshold: float) -> None:
+        self.threshold = threshold
+        if self.rows:
+            self.dataChanged.emit(self.index(0, FLAGGED), self.index(len(self.rows) - 1, FLAGGED))
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802 - Qt signature
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802 - Qt signature
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def text(self, r: ResultRow, col: int) -> str:
+        if col == NAME:
+            return r.name
+        if col == SCORE:
+            return "" if r.score is None else f"{r.score:.2f}"
+        if col == FLAGGED:
+            n = r.n_flagged(self.threshold)
+            return ("…" if r.state == PENDING else "") if n is None else str(n)
+        if col == CATEGORY:
+            return r.category
+        if col == DECISION:
+            return r.decision.capitalize()
+        return r.error
+
+    def sort_key(self, r: ResultRow, col: int) -> Any:
+        if col == SCORE:  # unscored and failed scans sort below every score
+            return -math.inf if r.score is None else r.score
+        if col == FLAGGED:
+            n = r.n_flagged(self.threshold)
+            return -1 if n is None else n
+        return self.text(r, col)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        r, col = self.rows[index.row()], index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.text(r, col)
+        if role == SORT_ROLE:
+            return self.sort_key(r, col)
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if r.state == FAILED:
+                return QBrush(AMBER)
+            if col == FLAGGED:
+                return QBrush(RED if r.n_flagged(self.threshold) else GREEN)
+            if col == DECISION:
+                return QBrush(RED if r.decision == "suspect" else GREEN)
+            if col == CATEGORY:
+                return QBrush(AMBER if r.label == "threat" else GREY)
+        elif role == Qt.ItemDataRole.ToolTipRole:
+            return f"{r.path}\n{r.error}" if r.error else r.path
+        elif role == Qt.ItemDataRole.TextAlignmentRole and col in (SCORE, FLAGGED):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+
+class ResultsPanel(QWidget):
+    """Reports the scan the analyst picks by path (the screening queue finds its own row)."""
+
+    row_activated = Signal(str)
+    cancel_requested = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.model = ResultsModel()
+        self.proxy = QSortFilterProxyModel()
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setSortRole(SORT_ROLE)
+        self.session = QLabel("No batch session: open a folder to score it into one.")
+        self.session.setWordWrap(True)
+        self.session.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.text = QLabel("")
+        self.bar = QProgressBar()
+        self.bar.setFixedWidth(180)
+        self.bar.setTextVisible(False)
+        self.cancel = QPushButton("Cancel batch")
+        self.cancel.setToolTip("Stop after the scan being scored; opening the folder again resumes")
+        self.cancel.clicked.connect(self.cancel_requested)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(SCORE, Qt.SortOrder.DescendingOrder)  # the likeliest threats first
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        self.table.setAlternatingRowColors(True)
+        hh = self.table.horizontalHeader()
+        hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        hh.setStretchLastSection(True)  # the error text takes what is left
+        for col, width in ((NAME, 160), (SCORE, 60), (FLAGGED, 110), (CATEGORY, 110), (DECISION, 80)):
+            hh.resizeSection(col, width)
+        bar = QHBoxLayout()
+        bar.addWidget(self.text, 1)
+        bar.addWidget(self.bar)
+        bar.addWidget(self.cancel)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(self.session)
+        lay.addLayout(bar)
+        lay.addWidget(self.table, 1)
+        self.bar.hide()
+        self.cancel.hide()
+        self._last = ""
+        self.table.selectionModel().currentRowChanged.connect(self._on_current)
+
+    # -- ResultsTableLike ----------------------------------------------------------------------
+    def set_rows(self, rows: list[ResultRow]) -> None:
+        self._last = ""
+        self.model.set_rows(rows)
+
+    def refresh(self, row: int | None = None) -> None:
+        self.model.refresh(row)
+
+    def set_threshold(self, threshold: float) -> None:
+        self.model.set_threshold(threshold)
+
+    def set_session(self, text: str) -> None:
+        self.session.setText(text)
+
+    def progress(self, text: str, done: int, total: int) -> None:
+        """``total`` 0: a busy bar (listing, opening)."""
+        self.text.setText(text)
+        self.bar.setRange(0, max(total, 0))
+        self.bar.setValue(done)
+        self.bar.show()
+        self.cancel.show()
+
+    def idle(self, text: str) -> None:
+        self.text.setText(text)
+        self.bar.hide()
+        self.cancel.hide()
+
+    # -- helpers for the window and tests ------------------------------------------------------
+    def visible_rows(self) -> list[ResultRow]:
+        """Rows in the order shown (sorted)."""
+        return [self.model.rows[self.proxy.mapToSource(self.proxy.index(r, 0)).row()]
+                for r in range(self.proxy.rowCount())]
+
+    def select_visible(self, row: int) -> None:
+        self.table.selectRow(row)
+
+    def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if not current.isValid():
+            return
+        path = self.model.rows[self.proxy.mapToSource(current).row()].path
+        if path != self._last:  # re-sorting moves the current row without the analyst choosing
+            self._last = path
+            self.row_activated.emit(path)
