@@ -7,6 +7,10 @@ patches* saved in the model file (median and IQR), never with statistics of the
 scans being scored, so a scan scores the same alone or in any batch. Models with
 a threat head add ``gamma * t'`` (t = D's threat logit, standardised the same way).
 The scan score is the maximum over content patches: one flagged region is enough.
+
+A generator with an attention map (two-stage) also yields "attention", the mean
+map per patch in [0, 1]: kept beside the scores (``ScanResult.attention``) for
+the GUI's alternative overlay, never folded into A.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from .modelfile import ModelBundle
 
 log = logging.getLogger(__name__)
 
-COMPONENTS = ("recon", "feat", "threat")
+COMPONENTS = ("recon", "feat", "threat", "attention")
 
 
 @dataclass
@@ -43,6 +47,7 @@ class ScanResult:
     scores: np.ndarray  # (N,) float32, standardised units
     score: float  # max over patches (-inf for a scan with no content)
     seconds: float
+    attention: np.ndarray | None = None  # (N,) mean attention per patch, for models with an attention map
 
     def flagged(self, threshold: float) -> np.ndarray:
         return self.scores >= threshold
@@ -63,13 +68,17 @@ def raw_components(bundle: ModelBundle, arrays: np.ndarray, device: torch.device
         if cuda:
             x = x.contiguous(memory_format=torch.channels_last)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
-            x_hat = model.netg(x).x_hat
+            gen = model.netg(x)
+            x_hat = gen.x_hat
             d = model.netd(torch.cat([x, x_hat.to(x.dtype)], 0))
         f_x, f_hat = d.features.float().chunk(2, 0)
         out["recon"].append((x - x_hat.float()).abs().flatten(1).mean(1).cpu().numpy())
         out["feat"].append((f_x - f_hat).abs().flatten(1).mean(1).cpu().numpy())
         if d.threat_logit is not None:
             out["threat"].append(d.threat_logit.float()[: len(x)].cpu().numpy())
+        att = getattr(gen, "attention_logit", None)
+        if att is not None:
+            out["attention"].append(torch.sigmoid(att.float()).flatten(1).mean(1).cpu().numpy())
     return {k: np.concatenate(v).astype(np.float32) for k, v in out.items() if v}
 
 
@@ -112,11 +121,15 @@ class Scorer:
         return float(cal.threshold) if cal is not None else float("inf")
 
     def score_arrays(self, arrays: np.ndarray) -> np.ndarray:
+        return self.score_components(arrays)[0]
+
+    def score_components(self, arrays: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Patch scores and the raw per-patch components they came from (plus "attention", if any)."""
         if len(arrays) == 0:
-            return np.zeros(0, np.float32)
+            return np.zeros(0, np.float32), {}
         raw = raw_components(self.bundle, arrays, self.device, self.batch_size)
         gamma = float(self.bundle.score.extra.get("gamma", 1.0))
-        return combine(raw, self.bundle.score_stats, self.bundle.score.eta, gamma)
+        return combine(raw, self.bundle.score_stats, self.bundle.score.eta, gamma), raw
 
     def score_scan(self, scan: Scan | str | Path, cancel: CancelToken | None = None,
                    progress: Callable[[int, int], None] | None = None) -> ScanResult:
@@ -128,11 +141,15 @@ class Scorer:
         patches = extract_patches(scan.pixels, self.bundle.grid)
         n, bs = len(patches), max(1, self.batch_size)
         parts: list[np.ndarray] = []
+        att: list[np.ndarray] = []
         if progress is not None:
             progress(0, n)
         for i in range(0, n, bs):
             check(cancel)
-            parts.append(self.score_arrays(patches.arrays[i : i + bs]))
+            scores, raw = self.score_components(patches.arrays[i : i + bs])
+            parts.append(scores)
+            if "attention" in raw:
+                att.append(raw["attention"])
             if progress is not None:
                 progress(min(i + bs, n), n)
         scores = np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
@@ -142,6 +159,7 @@ class Scorer:
             boxes=patches.boxes, scores=scores,
             score=float(scores.max()) if len(scores) else float("-inf"),
             seconds=time.perf_counter() - t0,
+            attention=np.concatenate(att).astype(np.float32) if att else None,
         )
 
     def score_paths(self, paths: Iterable[str | Path], cancel: CancelToken | None = None,

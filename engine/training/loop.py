@@ -45,7 +45,8 @@ log = logging.getLogger(__name__)
 RECOMMENDED_LR: dict[str, float] = {"dsa": 2e-3}
 DEFAULT_LR = 2e-4
 
-#: (clean batch, rng) -> (input batch, contextual target, threat labels[, contextual-loss weights]).
+#: (clean batch, rng) -> (input batch, contextual target, threat labels[, contextual-loss weights
+#: [, (N, 1, H, W) synthetic-anomaly masks for an attention map]]).
 #: Used for TIP hard augmentation; see engine.training.tip_augment.
 Augmenter = Callable[[np.ndarray, np.random.Generator], tuple[np.ndarray, ...]]
 
@@ -168,11 +169,13 @@ def train(job: TrainJob, cancel: CancelToken | None = None) -> Iterator[Any]:
             clean = train_pool.batch(order[b * cfg.batch_size : (b + 1) * cfg.batch_size])
             if cfg.augment:
                 clean = augment(clean, rng)
-            weight = None
+            weight = mask = None
             if job.augmenter is not None:
                 x_np, target_np, threat_np, *rest = job.augmenter(clean, rng)
                 if rest:
                     weight = torch.from_numpy(rest[0].astype(np.float32)).to(device)
+                if len(rest) > 1:
+                    mask = torch.from_numpy(rest[1].astype(np.float32)).to(device)
             else:
                 x_np, target_np, threat_np = clean, clean, None
             x = torch.from_numpy(x_np).to(device)
@@ -193,7 +196,7 @@ def train(job: TrainJob, cancel: CancelToken | None = None) -> Iterator[Any]:
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
                 d_all = raw_d(torch.cat([target, gen.x_hat.to(x.dtype)], 0))
             d_clean, d_fake = _split(d_all, len(x))
-            g_terms = generator_loss(target, gen, d_fake, d_clean, cfg, weight)
+            g_terms = generator_loss(target, gen, d_fake, d_clean, cfg, weight, mask)
             opt_g.zero_grad(set_to_none=True)
             g_terms.total.backward()
             opt_g.step()

@@ -3,7 +3,9 @@
 D: BCE(real -> 1, fake -> 0). G: w_adv * BCE(D(x_hat) -> 1) + w_con * L1(x, x_hat)
 + w_lat * L2(f(x), f(x_hat)) + the model's own auxiliary term. With TIP
 augmentation, D's threat head also learns BCE(projected threat -> 1, normal -> 0),
-and the contextual target of a projected patch is its clean original.
+and the contextual target of a projected patch is its clean original. A generator
+whose output carries ``attention_logit`` (two-stage) adds ``w_att * BCE(attention,
+mask)`` when the augmenter supplies masks of its synthetic anomalies.
 """
 
 from __future__ import annotations
@@ -37,8 +39,10 @@ def discriminator_loss(d_real: DiscOutput, d_fake: DiscOutput, threat_target: to
 
 
 def generator_loss(x_target: torch.Tensor, gen: GenOutput, d_fake: DiscOutput, d_real: DiscOutput,
-                   cfg: TrainConfig, weight: torch.Tensor | None = None) -> LossTerms:
-    """``weight`` (N,) masks samples out of the contextual loss (real threats G must not learn)."""
+                   cfg: TrainConfig, weight: torch.Tensor | None = None,
+                   mask: torch.Tensor | None = None) -> LossTerms:
+    """``weight`` (N,) masks samples out of the contextual loss (real threats G must not learn);
+    ``mask`` (N, 1, H, W) marks synthetic-anomaly pixels for a generator with an attention map."""
     logit = d_fake.logit.float()
     adv = F.binary_cross_entropy_with_logits(logit, torch.ones_like(logit))
     per = (gen.x_hat.float() - x_target).abs().flatten(1).mean(1)
@@ -49,5 +53,15 @@ def generator_loss(x_target: torch.Tensor, gen: GenOutput, d_fake: DiscOutput, d
     if gen.aux_loss is not None:
         total = total + gen.aux_loss.float()
         parts["aux"] = float(gen.aux_loss.detach())
+    att_logit = getattr(gen, "attention_logit", None)
+    if mask is not None and att_logit is not None:
+        att = attention_loss(att_logit, mask)
+        total = total + float(getattr(gen, "w_att", 1.0)) * att
+        parts["att"] = float(att.detach())
     parts["g"] = float(total.detach())
     return LossTerms(total, parts)
+
+
+def attention_loss(logit: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Pixel-wise BCE of an attention map (given as logits) against a 0/1 anomaly mask."""
+    return F.binary_cross_entropy_with_logits(logit.float(), mask.float())
