@@ -1,7 +1,11 @@
 """The ``bagscan`` command: parse arguments, call the engine, print.
 
 Each subcommand lives in its own module under :mod:`app.commands` with
-``register(subparsers)``; Qt is imported only by the subcommands that need it.
+``register(subparsers)``. Every module is imported to build the parser, so a
+module's top level and its ``register`` stay light (standard library, small
+engine modules): torch, OpenCV and Qt are imported inside the ``run`` function
+that needs them, and ``bagscan --version`` or ``--help`` answers without them
+(tests/unit/test_cli_startup.py).
 """
 
 from __future__ import annotations

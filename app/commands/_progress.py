@@ -1,21 +1,42 @@
-"""Render engine events on the terminal: a tqdm bar per job, a line per epoch."""
+"""Render engine events on the terminal: a tqdm bar per job, a line per epoch.
+
+Every command renders through :func:`drive`, so bars look and behave the same
+everywhere; tqdm and the engine's events are imported on first use, not while
+the parser is built.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from typing import Any
-
-from tqdm import tqdm
-
-from engine.events import EpochEnded, Progress, ScanFailed, Warn
 
 log = logging.getLogger("bagscan")
 
 
-def drive(events: Iterable[Any], quiet: bool = False) -> Iterator[Any]:
-    """Show progress events; pass every other event through to the caller."""
+def _per_job(option: Any, job: str, default: Any) -> Any:
+    """An option given once for every job, or per job name as a mapping/collection."""
+    if isinstance(option, Mapping):
+        return option.get(job, default)
+    if isinstance(option, (set, frozenset, list, tuple)):
+        return job in option
+    return option
+
+
+def drive(events: Iterable[Any], quiet: bool = False, unit: str | Mapping[str, str] = "it",
+          leave: bool | Collection[str] = False, smoothing: float = 0.3) -> Iterator[Any]:
+    """Show progress events; pass every other event through to the caller.
+
+    ``unit`` names what a job counts (one string, or a mapping job -> unit); ``leave``
+    says which finished bars stay on screen (True, False, or a collection of job names).
+    A bar closes as soon as its job reaches its total, so a finished phase (hashing,
+    say) never lingers above the next one.
+    """
+    from tqdm import tqdm
+
+    from engine.events import EpochEnded, Progress, ScanFailed, Warn
+
     bars: dict[str, tqdm] = {}
     try:
         for ev in events:
@@ -23,14 +44,17 @@ def drive(events: Iterable[Any], quiet: bool = False) -> Iterator[Any]:
                 if quiet:
                     continue
                 bar = bars.get(ev.job)
-                if bar is None or bar.total != ev.total:
+                if bar is None or bar.total != ev.total or ev.done < bar.n:
                     if bar is not None:
                         bar.close()
-                    bar = bars[ev.job] = tqdm(total=ev.total, desc=ev.job, unit="it", file=sys.stderr,
-                                              leave=False, dynamic_ncols=True)
-                bar.n = ev.done
-                bar.set_postfix_str(ev.message, refresh=False)
-                bar.refresh()
+                    bar = bars[ev.job] = tqdm(
+                        total=ev.total, desc=ev.job, unit=_per_job(unit, ev.job, "it"), file=sys.stderr,
+                        leave=bool(_per_job(leave, ev.job, False)), dynamic_ncols=True, smoothing=smoothing)
+                if ev.message:
+                    bar.set_postfix_str(ev.message, refresh=False)
+                bar.update(ev.done - bar.n)  # update(), not n=: tqdm's rate and ETA come from updates
+                if ev.total and ev.done >= ev.total:
+                    bars.pop(ev.job).close()
                 continue
             if isinstance(ev, EpochEnded):
                 losses = " ".join(f"{k}={v:.4f}" for k, v in ev.losses.items())

@@ -1,13 +1,37 @@
-"""Small helpers shared by subcommands."""
+"""Small helpers shared by subcommands.
+
+Imported while the parser is built, so only the standard library and light engine
+modules belong at the top: ``bagscan --version`` must not wait for torch.
+"""
 
 from __future__ import annotations
 
+import argparse
 import json
+import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from engine.fsutil import atomic_write
+
+log = logging.getLogger("bagscan")
+
+
+class LazyHelpFormatter(argparse.HelpFormatter):
+    """Help text that needs a heavy import (the model registry imports torch) is computed only when
+    that command's ``--help`` is printed, never while the parser is built."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        make = getattr(action, "lazy_help", None)
+        return make() if make is not None else super()._get_help_string(action)
+
+
+def lazy_help(action: argparse.Action, make: Callable[[], str]) -> argparse.Action:
+    """Attach ``make`` to ``action``; its parser must use :class:`LazyHelpFormatter`."""
+    action.lazy_help = make  # type: ignore[attr-defined]
+    return action
 
 
 def write_json(data: Any, out: str | None) -> None:
@@ -18,3 +42,24 @@ def write_json(data: Any, out: str | None) -> None:
     else:
         with atomic_write(Path(out)) as fh:
             fh.write(text + "\n")
+
+
+def default_model_path() -> str | None:
+    """The bundled default model, or None when this install has none (never raises)."""
+    from engine.assets import default_model
+    from engine.errors import EngineError
+
+    try:
+        return str(default_model())
+    except EngineError as exc:
+        log.debug("no bundled default model: %s", exc)
+        return None
+
+
+def resolve_model_path(arg: str | None, command: str) -> str:
+    """``--model`` if given, else the bundled default; a clear exit when neither exists."""
+    path = arg or default_model_path()
+    if path is None:
+        raise SystemExit(f"bagscan {command}: no --model given and no default model is installed")
+    log.info("model: %s%s", path, "" if arg else " (bundled default)")
+    return path

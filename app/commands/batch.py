@@ -1,7 +1,8 @@
-"""``bagscan batch DATA --model FILE --out SESSION.h5``: score a folder into a resumable session file.
+"""``bagscan batch DATA [--model FILE] --out SESSION.h5``: score a folder into a resumable session file.
 
 Running the same command again skips the scans already stored (by content hash) and
 scores the rest, so an interrupted or killed batch is resumed by repeating it.
+Without ``--model`` the bundled default model scores.
 """
 
 from __future__ import annotations
@@ -11,15 +12,12 @@ import logging
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tqdm import tqdm
+from ._util import resolve_model_path
 
-from engine.batch import BatchFinished, BatchPlanned, run_batch
-from engine.events import Progress, ScanFailed, Warn
-from engine.modelfile import load_model
-
-from .scan import default_model_path
+if TYPE_CHECKING:
+    from engine.batch import BatchFinished
 
 log = logging.getLogger("bagscan")
 
@@ -37,44 +35,29 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def render(events: Iterable[Any], quiet: bool = False) -> BatchFinished | None:
-    """tqdm bars (hashing, then scans/s and ETA); errors and the plan as lines."""
-    bars: dict[str, tqdm] = {}
+    """Bars through the shared renderer (hashing, then scans with rate and ETA); the plan as a line."""
+    from tqdm import tqdm
+
+    from engine.batch import BatchFinished, BatchPlanned
+
+    from ._progress import drive
+
     done: BatchFinished | None = None
-    try:
-        for ev in events:
-            if isinstance(ev, Progress):
-                if quiet:
-                    continue
-                bar = bars.get(ev.job)
-                if bar is None:
-                    unit = "scan" if ev.job == "batch" else "file"
-                    bar = bars[ev.job] = tqdm(total=ev.total, desc=ev.job, unit=unit, file=sys.stderr,
-                                              leave=ev.job == "batch", dynamic_ncols=True, smoothing=0.1)
-                bar.update(ev.done - bar.n)
-                if ev.message:
-                    bar.set_postfix_str(ev.message, refresh=False)
-            elif isinstance(ev, BatchPlanned):
-                if "hash" in bars:
-                    bars.pop("hash").close()
-                tqdm.write(f"{ev.total} scans: {ev.stored} already in {ev.session}, "
-                           f"{ev.duplicates} duplicates, {ev.pending} to score", file=sys.stderr)
-            elif isinstance(ev, ScanFailed):
-                tqdm.write(f"error: {ev.path}: {ev.reason}", file=sys.stderr)
-            elif isinstance(ev, Warn):
-                log.warning("%s", ev.message)
-            elif isinstance(ev, BatchFinished):
-                done = ev
-    finally:
-        for bar in bars.values():
-            bar.close()
+    for ev in drive(events, quiet=quiet, unit={"batch": "scan", "hash": "file"}, leave={"batch"},
+                    smoothing=0.1):
+        if isinstance(ev, BatchPlanned):
+            tqdm.write(f"{ev.total} scans: {ev.stored} already in {ev.session}, "
+                       f"{ev.duplicates} duplicates, {ev.pending} to score", file=sys.stderr)
+        elif isinstance(ev, BatchFinished):
+            done = ev
     return done
 
 
 def run(args: argparse.Namespace) -> int:
-    model_path = args.model or default_model_path()
-    if model_path is None:
-        raise SystemExit("bagscan batch: no --model given and no default model is installed")
-    bundle = load_model(model_path)
+    from engine.batch import run_batch
+    from engine.modelfile import load_model
+
+    bundle = load_model(resolve_model_path(args.model, "batch"))
     done = render(run_batch(args.data, bundle, args.out, device=args.device, durable=not args.no_fsync),
                   quiet=args.quiet)
     if done is None:

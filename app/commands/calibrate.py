@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-import numpy as np
+from ._util import resolve_model_path
 
-from engine.calibration import calibrate
-from engine.data import load_dataset
-from engine.data.types import NORMAL, THREAT
-from engine.evaluation import Scored
-from engine.events import ScanScored
-from engine.modelfile import load_model, save_model
-from engine.scoring import Scorer
-
-from ._progress import drive
-from .scan import resolve_model_path
+if TYPE_CHECKING:
+    from engine.evaluation import Scored
+    from engine.scoring import Scorer
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,6 +25,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from engine.calibration import calibrate
+    from engine.data import load_dataset
+    from engine.data.types import NORMAL, THREAT
+    from engine.modelfile import load_model, save_model
+    from engine.scoring import Scorer
+
     model_path = resolve_model_path(args.model, "calibrate")
     bundle = load_model(model_path)
     ds = load_dataset(args.data)
@@ -52,6 +54,11 @@ def run(args: argparse.Namespace) -> int:
 
 def score_with_progress(scorer: Scorer, records: list, quiet: bool) -> list[Scored]:
     """Score records with a progress bar; failures are shown and left out."""
+    from engine.evaluation import Scored
+    from engine.events import ScanScored
+
+    from ._progress import drive
+
     by_path = {r.path: r for r in records}
     return [Scored(by_path[ev.path], ev.result)
             for ev in drive(scorer.score_paths([r.path for r in records]), quiet=quiet)

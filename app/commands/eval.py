@@ -7,16 +7,9 @@ import logging
 import math
 from pathlib import Path
 
-from engine.data import load_dataset
-from engine.data.types import NORMAL, THREAT
 from engine.errors import CalibrationError
-from engine.evaluation import evaluate, public
-from engine.modelfile import load_model
-from engine.scoring import Scorer
 
-from ._util import write_json
-from .calibrate import score_with_progress
-from .scan import resolve_model_path
+from ._util import resolve_model_path, write_json
 
 log = logging.getLogger("bagscan")
 
@@ -55,6 +48,14 @@ def print_table(r: dict) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.data import load_dataset
+    from engine.data.types import NORMAL, THREAT
+    from engine.evaluation import evaluate, public
+    from engine.modelfile import load_model
+    from engine.scoring import Scorer
+
+    from .calibrate import score_with_progress
+
     model_path = resolve_model_path(args.model, "eval")
     bundle = load_model(model_path)
     ds = load_dataset(args.data)
@@ -81,8 +82,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def write_plots(report: dict, folder: Path) -> None:
-    import numpy as np
-
     from engine import metrics
     from engine.reporting import plots
 
@@ -96,4 +95,3 @@ def write_plots(report: dict, folder: Path) -> None:
     if report["per_category"]:
         plots.plot_category_recall(report["per_category"], folder / "category_recall.png")
     print(f"plots in {folder}")
-    del np

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from engine.data import load_dataset
-
 from ._util import write_json
 
 
@@ -17,6 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.data import load_dataset
+
     ds = load_dataset(args.data)
     s = ds.summary()
     if args.json:

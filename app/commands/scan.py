@@ -5,30 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from engine.data import load_dataset
-from engine.events import ScanFailed, ScanScored
-from engine.modelfile import load_model
-from engine.scoring import Scorer, result_to_json
-
-from ._progress import drive
-from ._util import write_json
-
-
-def default_model_path() -> str | None:
-    try:
-        from engine.assets import default_model
-
-        return str(default_model())
-    except Exception:  # noqa: BLE001 - no default model shipped yet
-        return None
-
-
-def resolve_model_path(arg: str | None, command: str) -> str:
-    """``--model`` if given, else the bundled default; a clear exit when neither exists."""
-    path = arg or default_model_path()
-    if path is None:
-        raise SystemExit(f"bagscan {command}: no --model given and no default model is installed")
-    return path
+from ._util import resolve_model_path, write_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -43,6 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def expand(paths: list[str]) -> list[str]:
     """Folders expand to their scans (bad ones included, so they get error entries)."""
+    from engine.data import load_dataset
+
     out: list[str] = []
     for p in paths:
         if Path(p).is_dir():
@@ -54,6 +33,12 @@ def expand(paths: list[str]) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.events import ScanFailed, ScanScored
+    from engine.modelfile import load_model
+    from engine.scoring import Scorer, result_to_json
+
+    from ._progress import drive
+
     model_path = resolve_model_path(args.model, "scan")
     scorer = Scorer(load_model(model_path), device=args.device)
     threshold = args.threshold if args.threshold is not None else scorer.threshold

@@ -8,13 +8,13 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from ._util import LazyHelpFormatter, lazy_help
 
-from engine.data.types import CATEGORIES
-from engine.events import Progress
-from engine.synth import ThreatLibrary, tip_dataset
 
-from ._progress import drive
+def _categories_help() -> str:
+    from engine.data.types import CATEGORIES  # numpy and OpenCV: only when this help is printed
+
+    return f"threat categories (default: all the source has; known: {' '.join(CATEGORIES)})"
 
 
 def _categories(text: str) -> list[str]:
@@ -22,16 +22,12 @@ def _categories(text: str) -> list[str]:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("tip", help="project threats into threat-free scans; writes SIXray layout with boxes")
+    p = sub.add_parser("tip", help="project threats into threat-free scans; writes SIXray layout with boxes",
+                       formatter_class=LazyHelpFormatter)
     p.add_argument("scans", help="SIXray root or folder; its threat-free scans are the hosts")
     p.add_argument("out", help="output folder (new or empty); out/tip.json maps each scan to its host")
-    p.add_argument(
-        "--categories",
-        nargs="+",
-        default=None,
-        metavar="CAT",
-        help=f"threat categories (default: all the source has; known: {' '.join(CATEGORIES)})",
-    )
+    lazy_help(p.add_argument("--categories", nargs="+", default=None, metavar="CAT", help="threat categories"),
+              _categories_help)
     p.add_argument("--per-scan", type=int, default=1, help="threats projected into each scan (default 1)")
     p.add_argument("--seed", type=int, default=0, help="same seed, byte-identical output")
     p.add_argument(
@@ -48,6 +44,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from engine.data.types import CATEGORIES
+    from engine.events import Progress
+    from engine.synth import ThreatLibrary, tip_dataset
+
+    from ._progress import drive
+
     cats = [c for arg in args.categories for c in _categories(arg)] if args.categories else None
     if args.source == "synthetic":
         library = ThreatLibrary.synthetic(

@@ -7,16 +7,21 @@ import dataclasses
 import json
 
 from engine.config import GridConfig, ScoreConfig, TrainConfig
-from engine.models import list_models
-from engine.training import TrainJob, train
 
-from ._progress import drive
+from ._util import LazyHelpFormatter, lazy_help
+
+
+def _model_names() -> str:
+    from engine.models import list_models  # imports torch: only when `bagscan train --help` is printed
+
+    return f"one of: {', '.join(list_models())} (default: %(default)s)"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train a model on the threat-free scans of DATA")
+    p = sub.add_parser("train", help="train a model on the threat-free scans of DATA",
+                       formatter_class=LazyHelpFormatter)
     p.add_argument("data", help="SIXray root or folder; only its threat-free scans are used")
-    p.add_argument("--model", default="dsa", help=f"one of: {', '.join(list_models())}")
+    lazy_help(p.add_argument("--model", default="dsa", help="a registered model name"), _model_names)
     p.add_argument("--out", required=True, help="model file to write (HDF5)")
     p.add_argument("--epochs", type=int, default=TrainConfig.epochs)
     p.add_argument("--input-size", type=int, default=GridConfig.input_size, help="network input, pixels")
@@ -33,6 +38,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.training import TrainJob, train
+
+    from ._progress import drive
+
     grid = GridConfig(patch=args.patch, stride=args.stride or args.patch, input_size=args.input_size)
     cfg = dataclasses.replace(TrainConfig(), epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                               seed=args.seed, max_patches_per_scan=args.max_patches_per_scan)
