@@ -4,7 +4,9 @@ Each decision is one line, written with ``O_APPEND`` in a single ``write`` and
 ``fsync``-ed before returning: a crash or power cut loses no completed decision,
 and a half-written line can only be the last one (readers skip it). The log lives
 next to the screening session (``<folder>/bagscan-audit.jsonl``) so it travels with
-the scans; when that folder is not writable it falls back to a per-user data dir.
+the scans. A read-only folder (an installed bundle, a mounted archive, another user's
+scans) or bagscan's own bundled assets (the demo scans) are never written: the log then
+goes to the per-user data dir, and a warning says where.
 """
 
 from __future__ import annotations
@@ -50,22 +52,34 @@ class Decision:
 
 
 def _writable_dir(d: Path) -> bool:
+    """An existing folder this process may create files in (``os.access`` also sees read-only mounts)."""
+    return d.is_dir() and os.access(d, os.W_OK | os.X_OK)
+
+
+def _bundled(d: Path) -> bool:
+    """Inside bagscan's installed assets (the demo scans): part of the install, never written to,
+    even in a source checkout where the filesystem would allow it."""
+    from engine.assets import assets_dir
+
     try:
-        d.mkdir(parents=True, exist_ok=True)
-    except OSError:
+        d.resolve().relative_to(assets_dir().resolve())
+    except (ValueError, OSError):
         return False
-    return os.access(d, os.W_OK | os.X_OK)
+    return True
 
 
 def audit_path_for(session_dir: str | Path | None, fallback_dir: str | Path) -> Path:
-    """``<session_dir>/bagscan-audit.jsonl`` when writable, else the fallback directory."""
+    """``<session_dir>/bagscan-audit.jsonl`` when that folder may be written, else the fallback directory."""
+    fb = Path(fallback_dir)
     if session_dir is not None:
         d = Path(session_dir)
         p = d / AUDIT_NAME
-        if _writable_dir(d) and (not p.exists() or os.access(p, os.W_OK)):
+        if _bundled(d):
+            log.warning("%s is part of the bagscan install; the audit log goes to %s", d, fb / AUDIT_NAME)
+        elif _writable_dir(d) and (not p.exists() or os.access(p, os.W_OK)):
             return p
-        log.warning("%s is not writable; audit log goes to %s", d, fallback_dir)
-    fb = Path(fallback_dir)
+        else:
+            log.warning("%s is not writable; the audit log goes to %s", d, fb / AUDIT_NAME)
     fb.mkdir(parents=True, exist_ok=True)
     return fb / AUDIT_NAME
 

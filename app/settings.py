@@ -116,6 +116,8 @@ class Settings:
 
 
 def user_data_dir() -> Path:
-    """Per-user writable data dir: the audit log's fallback when the scan folder is read-only."""
-    loc = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
-    return Path(loc) if loc else Path.home() / ".local" / "share" / APP
+    """Per-user writable data dir (``~/.local/share/bagscan`` on Linux): the audit log's home when the
+    scans' folder is read-only or bundled. Generic location plus our name, so the path does not depend
+    on whether the QApplication's names were set before the call."""
+    loc = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericDataLocation)
+    return (Path(loc) if loc else Path.home() / ".local" / "share") / APP
