@@ -65,6 +65,7 @@ class TrainConfig:
     epochs: int = 15
     batch_size: int = 64
     lr: float = 0.0  # 0 = the model's recommended rate (RECOMMENDED_LR in engine.training.loop)
+    lr_d: float = 0.0  # D's rate; 0 = the model's recommended D rate, else ``lr`` (RECOMMENDED_LR_D)
     beta1: float = 0.5
     beta2: float = 0.999
     w_adv: float = 1.0

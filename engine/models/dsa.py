@@ -53,6 +53,7 @@ class DSAConfig:
     att_size: int = 8  # spatial size where D's attention-augmented conv runs
     heads: int = 4
     threat_head: bool = False
+    head_sn: bool = False  # spectral norm in the threat head (off: a Lipschitz-1 head cannot move BCE off ln 2)
 
     def __post_init__(self) -> None:
         check_common(self)
@@ -140,8 +141,12 @@ class AttentionDiscriminator(nn.Module):
         self.classifier = SNLinear(feat, 1)
         self.threat: nn.Module | None = None
         if cfg.threat_head:
-            self.threat = nn.Sequential(SNConv2d(feat, 32, 1), nn.LeakyReLU(0.2, inplace=True),
-                                        nn.AdaptiveAvgPool2d(1), nn.Flatten(), SNLinear(32, 1))
+            # SN keeps f(x) tiny (|f| ~ 1e-2), so the head first rescales it per channel (BatchNorm,
+            # running statistics in eval mode): without it the head's BCE never leaves ln 2.
+            sn = cfg.head_sn
+            self.threat = nn.Sequential(nn.BatchNorm2d(feat), SNConv2d(feat, 32, 1, sn=sn),
+                                        nn.LeakyReLU(0.2, inplace=True),
+                                        nn.AdaptiveAvgPool2d(1), nn.Flatten(), SNLinear(32, 1, sn=sn))
 
     def forward(self, x: torch.Tensor) -> DiscOutput:
         f = self.last(self.act(self.attention(self.body(x.contiguous(memory_format=torch.channels_last)))))

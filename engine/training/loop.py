@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 #: real patches to L1 0.07 in 150 steps at 3e-3 but stalls at 0.23 at the reference repos' 2e-4;
 #: the baselines keep their papers' 2e-4.
 RECOMMENDED_LR: dict[str, float] = {"dsa": 2e-3}
+#: D's own rate where it differs from G's (two time-scale update rule).
+RECOMMENDED_LR_D: dict[str, float] = {}
 DEFAULT_LR = 2e-4
 
 #: (clean batch, rng) -> (input batch, contextual target, threat labels[, contextual-loss weights
@@ -137,7 +139,8 @@ def train(job: TrainJob, cancel: CancelToken | None = None) -> Iterator[Any]:
         model = model.to(memory_format=torch.channels_last)
     lr = cfg.lr or RECOMMENDED_LR.get(job.model, DEFAULT_LR)
     opt_g = torch.optim.Adam(model.netg.parameters(), lr=lr, betas=(cfg.beta1, cfg.beta2))
-    opt_d = torch.optim.Adam(model.netd.parameters(), lr=lr, betas=(cfg.beta1, cfg.beta2))
+    lr_d = cfg.lr_d or RECOMMENDED_LR_D.get(job.model, lr)
+    opt_d = torch.optim.Adam(model.netd.parameters(), lr=lr_d, betas=(cfg.beta1, cfg.beta2))
     bundle = ModelBundle(job.model, model, job.grid, cfg, job.score)
     ckpt = checkpoint_path(job.out)
     start, best, best_state = 0, {"val": float("inf"), "epoch": -1}, None

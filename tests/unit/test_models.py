@@ -189,3 +189,23 @@ def test_attention_conv_matches_a_naive_loop() -> None:
         expected = torch.cat([att.conv(x), att.proj(ref[None])], 1)
     assert out.shape == (1, 8, 3, 3)
     assert torch.allclose(out, expected, atol=1e-5)
+
+
+def test_dsa_threat_head_learns_a_separable_task() -> None:
+    """Regression: with spectral norm everywhere, f(x) is ~1e-2 and the head's BCE sat at ln 2 for whole
+    trainings. The head must move well off ln 2 on an easy task (a dark square vs none) in a few steps."""
+    torch.manual_seed(0)
+    netd = build("dsa", threat_head=True).netd.train()
+    opt = torch.optim.Adam(netd.parameters(), lr=2e-3, betas=(0.5, 0.999))
+    gen = torch.Generator().manual_seed(1)
+    losses = []
+    for _ in range(40):
+        x = 0.6 + 0.3 * torch.rand(16, 3, 64, 64, generator=gen)
+        y = (torch.arange(16) % 2).float()
+        x[y == 1, :, 20:40, 20:40] *= 0.2
+        loss = F.binary_cross_entropy_with_logits(netd(x).threat_logit, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss))
+    assert sum(losses[-5:]) / 5 < 0.35, losses
