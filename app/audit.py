@@ -20,6 +20,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from engine.assets import is_bundled
+
 log = logging.getLogger(__name__)
 
 AUDIT_NAME = "bagscan-audit.jsonl"
@@ -56,25 +58,13 @@ def _writable_dir(d: Path) -> bool:
     return d.is_dir() and os.access(d, os.W_OK | os.X_OK)
 
 
-def _bundled(d: Path) -> bool:
-    """Inside bagscan's installed assets (the demo scans): part of the install, never written to,
-    even in a source checkout where the filesystem would allow it."""
-    from engine.assets import assets_dir
-
-    try:
-        d.resolve().relative_to(assets_dir().resolve())
-    except (ValueError, OSError):
-        return False
-    return True
-
-
 def audit_path_for(session_dir: str | Path | None, fallback_dir: str | Path) -> Path:
     """``<session_dir>/bagscan-audit.jsonl`` when that folder may be written, else the fallback directory."""
     fb = Path(fallback_dir)
     if session_dir is not None:
         d = Path(session_dir)
         p = d / AUDIT_NAME
-        if _bundled(d):
+        if is_bundled(d):
             log.warning("%s is part of the bagscan install; the audit log goes to %s", d, fb / AUDIT_NAME)
         elif _writable_dir(d) and (not p.exists() or os.access(p, os.W_OK)):
             return p

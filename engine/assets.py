@@ -88,3 +88,17 @@ def icon_path(size: int = 256) -> Path:
     """The PNG application icon nearest to ``size`` pixels (48 or 256)."""
     nearest = min(ICON_SIZES, key=lambda s: (abs(s - size), -s))
     return assets_dir() / ICONS / f"bagscan-{nearest}.png"
+
+
+def is_bundled(path: str | Path) -> bool:
+    """Whether ``path`` lies inside the assets folder (demo scans, default model).
+
+    Those files are part of the install: read-only in a bundle or a system install, the
+    repository in a checkout. Anything bagscan writes about them (audit log, batch sessions)
+    belongs in the per-user data dir instead, whatever the filesystem would allow.
+    """
+    try:
+        Path(path).resolve().relative_to(assets_dir().resolve())
+    except (ValueError, OSError):
+        return False
+    return True

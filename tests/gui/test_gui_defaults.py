@@ -20,7 +20,24 @@ import app.cli as cli
 from app.audit import AUDIT_NAME
 from app.main_window import MainWindow
 from app.settings import Settings
-from engine.assets import ICON_SIZES, default_model, demo_dir, icon_path
+from engine.assets import ICON_SIZES, assets_dir, default_model, demo_dir, icon_path
+
+
+def _tree(root: Path) -> set[Path]:
+    return {p for p in root.rglob("*")}
+
+
+@pytest.fixture
+def install_guard() -> Iterator[list[Path]]:
+    """Whatever a test writes into the assets folder (the install) is listed, then removed again."""
+    root = assets_dir()
+    before = _tree(root)
+    written: list[Path] = []
+    yield written
+    new = sorted(_tree(root) - before, key=lambda p: len(p.parts), reverse=True)
+    written += new
+    for p in new:  # deepest first, so folders are empty when removed
+        p.rmdir() if p.is_dir() else p.unlink()
 
 
 @pytest.fixture
@@ -56,7 +73,7 @@ def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 @pytest.mark.parametrize("entry, argv", [(gui_main.main, []), (cli.main, ["gui"])], ids=["bagscan-gui", "bagscan gui"])
 def test_no_arguments_screens_the_demo_with_the_bundled_model(
         entry: Callable[[list[str]], int], argv: list[str], qtbot: Any, restore_app: QApplication,
-        isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        isolated: Path, install_guard: list[Path], monkeypatch: pytest.MonkeyPatch) -> None:
     seen: dict[str, Any] = {}
 
     def event_loop(app: QApplication) -> int:
@@ -85,6 +102,29 @@ def test_no_arguments_screens_the_demo_with_the_bundled_model(
     assert seen["audit"] == isolated / "user-data" / AUDIT_NAME  # never inside the install's demo folder
     assert not (demo / AUDIT_NAME).exists()
     assert seen["app_icon"] is False and seen["win_icon"] is False
+
+
+@pytest.mark.xfail(strict=False, reason="app/controllers/batch_session.py still puts the demo's batch session "
+                   "in assets/demo/.bagscan; it should fall back when engine.assets.is_bundled(folder)")
+def test_screening_the_demo_writes_nothing_into_the_install(
+        qtbot: Any, restore_app: QApplication, isolated: Path, install_guard: list[Path],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def event_loop(app: QApplication) -> int:
+        win = next(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible())
+        try:
+            first = win.screening.items[0].path
+            qtbot.waitUntil(lambda: win.scan_view.result is not None and win.scan_view.result.path == first,
+                            timeout=60_000)
+            win.screening.next()
+            qtbot.wait(500)  # let background work (prefetch, batch session) start writing, if it would
+        finally:
+            win.close()
+        return 0
+
+    monkeypatch.setattr(QApplication, "exec", event_loop)
+    assert gui_main.main([]) == 0
+    written = [p for p in _tree(assets_dir()) if ".bagscan" in p.parts or p.name == AUDIT_NAME]
+    assert not written  # the install_guard fixture removes them again either way
 
 
 def test_paths_given_keep_the_last_model_rule(monkeypatch: pytest.MonkeyPatch) -> None:
