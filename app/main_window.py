@@ -95,7 +95,7 @@ class MainWindow(QMainWindow):
                                          audit_fallback_dir or user_data_dir(), self.settings.auto_advance)
         self.batch = BatchSessionController(self.screening, self.results, self.reporter,
                                             audit_fallback_dir or user_data_dir(), device)
-        self.export_dialog = ExportDialog(self.reporter, self)
+        self.export_dialog = ExportDialog(self.reporter, self, lambda: self.batch.run)
         self._folder: str | None = None  # the folder being opened: it gets a batch session
         self._wire()
         self._build_actions()

@@ -78,6 +78,7 @@ class BatchSessionController(QObject):
         self._screen: dict[str, int] = {}  # abspath -> row of the screening queue
         self._screen_items: list[Any] | None = None
         self.threshold = math.inf
+        self._session_text = ""
 
     # -- starting and ending sessions ---------------------------------------------------------
     def open_folder(self, folder: str, model_path: str | None) -> None:
@@ -113,9 +114,10 @@ class BatchSessionController(QObject):
     def close(self, text: str = "No batch session: open a folder to score it into one.") -> None:
         """End the session (the batch stops after its scan; the file closes when its thread ends)."""
         self._retire()
-        self.request, self.path, self.ready = None, None, None
+        self.request, self.path, self.ready, self._session_text = None, None, None, ""
         self.decisions.reset()
         self._reset_rows([])
+        self.status_changed.emit("")
         self.table.set_session(text)
         self.table.idle("")
         self.session_changed.emit("")
@@ -161,7 +163,7 @@ class BatchSessionController(QObject):
     def _start(self, req: SessionRequest) -> None:
         previous_worker, previous_run = self.worker, self.run
         self._retire()  # the new job closes the old file once the old thread has ended
-        self.request, self.path, self.ready = req, None, None
+        self.request, self.path, self.ready, self._session_text = req, None, None, ""
         self.decisions.reset()
         self._reset_rows([])
         run = SessionRun()
@@ -198,7 +200,7 @@ class BatchSessionController(QObject):
             self._status(ev.message)
         elif isinstance(ev, BatchFinished):
             self.table.idle(f"Batch finished: {ev.scored} scored, {ev.failed} failed in {ev.seconds:.1f} s")
-            self._status(f"Session {ev.session}: batch finished ({ev.scored} scored, {ev.failed} failed)")
+            self._status(f"batch finished ({ev.scored} scored, {ev.failed} failed)")
 
     def _on_progress(self, ev: Progress) -> None:
         if ev.job == "list":
@@ -246,8 +248,9 @@ class BatchSessionController(QObject):
         if self.run is not None and self.run.store is not None:
             self.decisions.attach(self.run.store, stored)
         where = f" ({ev.where})" if ev.where != "opened" else ""
-        self.table.set_session(f"Session: {ev.path}{where}")
-        self._status(f"Session {ev.path}{where}")
+        self._session_text = f"Session {ev.path}{where}"
+        self.table.set_session(self._session_text)
+        self._status("opened")
         if not ev.resumable:
             self.table.idle(ev.note)
         self.session_changed.emit(ev.path)
@@ -306,8 +309,10 @@ class BatchSessionController(QObject):
         self.table.set_threshold(threshold)
 
     def _status(self, text: str) -> None:
-        log.info("%s", text)
-        self.status_changed.emit(text)
+        """The status bar always names the session file and where it is, then the latest news."""
+        line = f"{self._session_text}: {text}" if self._session_text else text
+        log.info("%s", line)
+        self.status_changed.emit(line)
 
     # -- decisions -----------------------------------------------------------------------------
     def record_decision(self, data: dict[str, Any]) -> None:

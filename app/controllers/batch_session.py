@@ -14,6 +14,7 @@ import logging
 import os
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -131,12 +132,18 @@ def record_of(s: StoredScan) -> ScanRecord:
 
 
 class SessionRun:
-    """The store one job opened; closed exactly once, by the next job or at shutdown."""
+    """The store one job opened, shared by its thread, the GUI thread (decisions) and exports.
+
+    Closed exactly once, by the next job or at shutdown; a borrower (an export reading it in
+    its own thread) defers the close until it gives the store back. HDF5 refuses a second,
+    read-only handle on a file this process holds for writing, so exports borrow this one.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._store: SessionStore | None = None
         self._closed = False
+        self._users = 0
 
     @property
     def store(self) -> SessionStore | None:
@@ -151,10 +158,27 @@ class SessionRun:
         store.close()  # closed before it opened (the window moved on)
         return False
 
+    @contextmanager
+    def borrow(self) -> Iterator[SessionStore | None]:
+        """The store, kept open until the ``with`` ends; None when closed."""
+        with self._lock:
+            store = None if self._closed else self._store
+            self._users += store is not None
+        try:
+            yield store
+        finally:
+            if store is not None:
+                with self._lock:
+                    self._users -= 1
+                    last = self._closed and self._users == 0
+                if last:
+                    store.close()
+
     def close(self) -> None:
         with self._lock:
             store, self._store, self._closed = self._store, None, True
-        if store is not None:
+            busy = self._users > 0
+        if store is not None and not busy:
             store.close()
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,7 @@ from engine.events import CancelToken, Progress
 from engine.storage import SessionStore
 
 from ..commands.export import ExportRequest, ExportResult, iter_export
+from ..controllers.batch_session import SessionRun
 from ..workers import JobWorker
 from .error import ErrorReporter
 
@@ -52,8 +53,14 @@ FILES = {"pdf": ("PDF report", "report.pdf", "PDF (*.pdf)"), "csv": ("CSV region
 FOLDERS = {"voc": ("Pascal VOC folder", "voc"), "crops": ("Region crops folder", "crops")}
 
 
-def export_job(session: str, req: ExportRequest, cancel: CancelToken) -> Iterator[Any]:
-    """Its own read-only handle: the window may close or switch its session meanwhile."""
+def export_job(session: str, run: SessionRun | None, req: ExportRequest, cancel: CancelToken) -> Iterator[Any]:
+    """The window's own session is borrowed (kept open while this reads it); any other file is
+    opened read-only here (HDF5 allows no second handle on a file this process writes)."""
+    if run is not None:
+        with run.borrow() as store:
+            if store is not None and store.path.resolve() == Path(session).resolve():
+                yield from iter_export(store, req, cancel)
+                return
     with SessionStore.open(session, "r") as store:
         yield from iter_export(store, req, cancel)
 
@@ -94,10 +101,12 @@ class _PathRow(QWidget):
 class ExportDialog(QDialog):
     exported = Signal(object)  # ExportResult
 
-    def __init__(self, reporter: ErrorReporter, parent: QWidget | None = None) -> None:
+    def __init__(self, reporter: ErrorReporter, parent: QWidget | None = None,
+                 session_run: Callable[[], SessionRun | None] = lambda: None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export report")
         self.reporter = reporter
+        self.session_run = session_run  # the window's open session, shared rather than reopened
         self.worker: JobWorker | None = None
         self.gen = 0
         self.result: ExportResult | None = None
@@ -204,7 +213,8 @@ class ExportDialog(QDialog):
             return False
         self.gen += 1
         self.result = None
-        worker = JobWorker(self.gen, partial(export_job, session, req), name="bagscan-export")
+        worker = JobWorker(self.gen, partial(export_job, session, self.session_run(), req),
+                           name="bagscan-export")
         worker.event.connect(self._on_event)
         worker.failed.connect(self._on_failed)
         worker.done.connect(self._on_done)
