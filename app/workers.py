@@ -18,9 +18,9 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import Qt, QThread, Signal
 
 from engine.data.io import Scan, read_scan, to_uint8
 from engine.errors import Cancelled, EngineError
@@ -235,6 +235,7 @@ class JobWorker(QThread):
     event = Signal(int, object)  # gen, engine event
     failed = Signal(int, str, str)  # gen, path, reason
     done = Signal(int, str)  # gen, "finished" | "cancelled" | "failed"
+    _alive: ClassVar[set[JobWorker]] = set()  # a QThread collected while it runs aborts the process
 
     def __init__(self, gen: int, job: JobFn, after: QThread | None = None, name: str = "bagscan-job",
                  nice: int = JOB_NICE) -> None:
@@ -242,6 +243,14 @@ class JobWorker(QThread):
         self.setObjectName(name)
         self.gen, self._job, self._after, self._nice = gen, job, after, nice
         self.token = CancelToken()
+
+    def start(self) -> None:  # type: ignore[override] - no priority argument
+        JobWorker._alive.add(self)
+        self.finished.connect(self._forget, Qt.ConnectionType.QueuedConnection)
+        super().start()
+
+    def _forget(self) -> None:
+        JobWorker._alive.discard(self)
 
     def cancel(self) -> None:
         self.token.cancel()

@@ -108,6 +108,8 @@ class ExportDialog(QDialog):
         self.reporter = reporter
         self.session_run = session_run  # the window's open session, shared rather than reopened
         self.worker: JobWorker | None = None
+        self._workers: list[JobWorker] = []  # referenced until their threads end
+        self._busy = False
         self.gen = 0
         self.result: ExportResult | None = None
         self.session = _PathRow("Session", lambda start: QFileDialog.getOpenFileName(
@@ -199,7 +201,8 @@ class ExportDialog(QDialog):
     # -- running ---------------------------------------------------------------------------------
     @property
     def running(self) -> bool:
-        return self.worker is not None and self.worker.isRunning()
+        """An export is under way (its thread may linger a moment after it has reported)."""
+        return self._busy
 
     def start(self) -> bool:
         """Export in the background; False (and a line saying why) when there is nothing to do."""
@@ -218,7 +221,8 @@ class ExportDialog(QDialog):
         worker.event.connect(self._on_event)
         worker.failed.connect(self._on_failed)
         worker.done.connect(self._on_done)
-        self.worker = worker
+        self._workers = [w for w in self._workers if not w.isFinished()] + [worker]
+        self.worker, self._busy = worker, True
         self.export_button.setEnabled(False)
         self.bar.setRange(0, 0)
         self.bar.show()
@@ -248,10 +252,12 @@ class ExportDialog(QDialog):
 
     def _on_done(self, gen: int, outcome: str) -> None:
         if gen == self.gen:
+            self._busy = False
             self.bar.hide()
             self.export_button.setEnabled(True)
             if outcome == "failed" and self.result is None and not self.text.text().startswith("Export failed"):
                 self.text.setText("Export failed (see the error report).")
 
     def wait(self, timeout_ms: int = 60000) -> bool:
-        return self.worker.wait(timeout_ms) if self.worker is not None else True
+        """Window closing: let running exports finish (their files appear whole or not at all)."""
+        return all(w.wait(timeout_ms) for w in self._workers)
