@@ -2,12 +2,12 @@
 
 The job (:mod:`app.controllers.batch_session`) runs on a :class:`~app.workers.JobWorker`;
 this controller turns its events into table rows and status text on the GUI thread, and
-drops events of jobs it has moved past (each job carries a generation number). Results
-of the model in use go into the screening queue, so a scan the batch scored is shown
-without rescoring. Officer decisions are written into the same :class:`SessionStore`
-the batch appends to: the store serialises both on its lock, and the batch holds it
-only for one append, so a decision waits at most one commit. A decision about a scan
-the batch has not stored yet waits here until it is stored.
+drops events of jobs it has moved past (each job carries a generation number).
+
+A scan picked in the results table is shown with the session's result (of the model in
+use), not rescored; a reopened session gives the screening queue all its results. After
+opening a folder the queue still scores the scans the officer steps to, since the officer
+usually runs ahead of the batch. Decisions go to :class:`SessionDecisions`.
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ class BatchSessionController(QObject):
         self.ready: SessionReady | None = None
         self.rows: list[ResultRow] = []
         self._rows: dict[str, int] = {}  # abspath -> row
+        self._results: dict[str, Any] = {}  # abspath -> ScanResult, for the screening view
         self.decisions = SessionDecisions(
             lambda path, reason: reporter.engine_error("Decision not saved in the session", path, reason))
         self._jobs: dict[int, tuple[JobWorker, SessionRun]] = {}
@@ -188,8 +189,10 @@ class BatchSessionController(QObject):
             self._on_ready(ev)
         elif isinstance(ev, ScanScored):
             r = ev.result
+            self._results[path_key(ev.path)] = r
             self._update(ev.path, lambda row: row.set_scores(r.score, r.scores))
-            self._adopt(ev.path, r)
+            if self._reopened:
+                self._adopt(ev.path)
         elif isinstance(ev, ScanFailed):
             self._update(ev.path, lambda row: row.set_failed(ev.reason))
         elif isinstance(ev, Progress):
@@ -232,13 +235,13 @@ class BatchSessionController(QObject):
         self.path, self.ready = ev.path, ev
         self._reset_rows(merge_rows(ev.records, ev.stored, ev.decisions))
         stored = {path_key(s.path): s.index for s in ev.stored}
-        if self.request is not None and self.request.session is not None:  # not listed by the window
+        if self._reopened:  # the window did not list these scans
             listed = [r for r in ev.records or [] if path_key(r.path) not in stored and Path(r.path).is_file()]
             self.records_ready.emit([record_of(s) for s in ev.stored if s.ok] + listed,
                                     ev.folder or str(Path(ev.path).parent))
-        for s in ev.stored:
-            if s.ok and ev.same_model:
-                self._adopt(s.path, s.to_result(), refresh=False)
+        self._results = {path_key(s.path): s.to_result() for s in ev.stored if s.ok}
+        for s in ev.stored if self._reopened else ():
+            self._adopt(s.path, refresh=False)
         for row in self.rows:
             i = self._screen_row(row.path) if row.decision else None
             if i is not None:
@@ -257,6 +260,8 @@ class BatchSessionController(QObject):
 
     # -- rows and the screening queue -----------------------------------------------------------
     def _reset_rows(self, rows: list[ResultRow]) -> None:
+        if not rows:
+            self._results = {}
         self.rows = rows
         self._rows = {path_key(r.path): i for i, r in enumerate(rows)}
         self.table.set_rows(rows)
@@ -281,9 +286,14 @@ class BatchSessionController(QObject):
             self._screen_items = items
         return self._screen.get(path_key(path))
 
-    def _adopt(self, path: str, result: Any, refresh: bool = True) -> None:
-        """A batch result of the model in use stands for the screening queue's (no rescoring)."""
-        if self.ready is None or not self.ready.same_model:
+    @property
+    def _reopened(self) -> bool:
+        return self.request is not None and self.request.session is not None
+
+    def _adopt(self, path: str, refresh: bool = True) -> None:
+        """The session's result of the model in use stands for the screening queue's (no rescoring)."""
+        result = self._results.get(path_key(path))
+        if self.ready is None or not self.ready.same_model or result is None:
             return
         i = self._screen_row(path)
         if i is None or self.screening.items[i].result is not None:
@@ -301,6 +311,7 @@ class BatchSessionController(QObject):
             row = self.rows[self._rows[path_key(path)]] if path_key(path) in self._rows else None
             self._status(f"{Path(path).name}: {row.error if row and row.error else 'not in the screening list'}")
             return False
+        self._adopt(path)
         self.screening.go(i)
         return True
 

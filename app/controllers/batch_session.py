@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.assets import is_bundled
 from engine.batch import batch_records, open_session, run_batch
 from engine.data.io import file_sha256
 from engine.data.types import NORMAL, THREAT, ScanRecord
@@ -199,12 +200,16 @@ def default_session_path(folder: str | Path, model_name: str, model_sha256: str,
     """
     name = f"session-{model_name}-{model_sha256[:8]}.h5"
     beside = Path(folder) / SESSION_DIR
-    if _writable_dir(beside):
+    if is_bundled(folder):  # the demo scans are part of the install: never write there
+        where = "in the user data folder (the scans are part of the bagscan install)"
+    elif _writable_dir(beside):
         return beside / name, "beside the scans"
+    else:
+        where = "in the user data folder (the scan folder is not writable)"
     key = hashlib.sha1(str(Path(folder).resolve()).encode()).hexdigest()[:8]
-    where = Path(fallback_dir) / "sessions" / f"{Path(folder).name}-{key}"
-    log.warning("%s is not writable; the session goes to %s", folder, where)
-    return where / name, "in the user data folder (the scan folder is not writable)"
+    d = Path(fallback_dir) / "sessions" / f"{Path(folder).name}-{key}"
+    log.warning("session for %s goes to %s: %s", folder, d, where)
+    return d / name, where
 
 
 def source_folder(session: str | Path) -> str | None:

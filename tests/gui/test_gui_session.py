@@ -16,6 +16,7 @@ from PySide6.QtTest import QTest
 
 from app.controllers.batch_session import default_session_path
 from app.views.results_table import CATEGORY, FLAGGED, NAME, SCORE
+from engine.assets import demo_dir
 from engine.data.io import file_sha256
 from engine.storage import SessionStore
 from tests.conftest import fake_bag, write_rgb
@@ -107,16 +108,16 @@ def test_folder_is_scored_into_a_session_and_the_table_sorts(qtbot, make_window,
     win.results.table.sortByColumn(SCORE, Qt.SortOrder.AscendingOrder)
     assert [r.score for r in win.results.visible_rows()] == sorted(scores)
     # Clicking a row shows that scan with its overlay, from the session's scores: no rescoring.
-    scorer = win.session.backend.scorer
-    calls: list[int] = []
-    original = scorer.score_arrays
-    scorer.score_arrays = lambda arrays: (calls.append(len(arrays)), original(arrays))[1]
+    backend = win.session.backend
+    calls: list[str] = []
+    original = backend.score
+    backend.score = lambda scan, *a: (calls.append(scan.meta.path), original(scan, *a))[1]
     target = next(k for k, r in enumerate(win.results.visible_rows()) if r.name == "P001")
     click_row(win, target)
     wait_result(qtbot, win, folder / "threat" / "P001.png")
     assert win.screening.current_item.name == "P001"
     np.testing.assert_array_equal(win.scan_view.result.scores, stored[str(folder / "threat" / "P001.png")].scores)
-    assert calls == []
+    assert str(folder / "threat" / "P001.png") not in calls
 
 
 def test_cancel_stops_the_batch_and_reopening_the_session_resumes(qtbot, make_window, gui_data, tmp_path,
@@ -224,3 +225,6 @@ def test_unwritable_folder_puts_the_session_in_the_user_data_dir(tmp_path: Path)
     assert "user data" in where
     ok, where_ok = default_session_path(tmp_path / "other", "dsa", "cd" * 32, tmp_path / "data")
     assert ok == tmp_path / "other" / ".bagscan" / "session-dsa-cdcdcdcd.h5" and where_ok == "beside the scans"
+    demo, where_demo = default_session_path(demo_dir(), "dsa", "ef" * 32, tmp_path / "data")
+    assert demo.is_relative_to(tmp_path / "data") and "install" in where_demo  # never into the install
+    assert not (demo_dir() / ".bagscan").exists()
