@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from .controllers.batch import BatchSessionController
+from .controllers.batch_session import is_session_file
 from .controllers.officer import OfficerController
 from .controllers.screening import ScreeningController
 from .controllers.session import BackendFactory, SessionController
@@ -337,13 +338,17 @@ class MainWindow(QMainWindow):
 
     def dropEvent(self, event: Any) -> None:  # noqa: N802
         paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
-        models = [p for p in paths if p.lower().endswith(".h5")]
-        scans = [p for p in paths if p not in models]
+        h5 = [p for p in paths if p.lower().endswith(".h5")]
+        sessions = [p for p in h5 if is_session_file(p)]
+        models = [p for p in h5 if p not in sessions]
+        scans = [p for p in paths if p not in h5]
         event.acceptProposedAction()
         if models:
             self.load_model(models[0])
         if scans:
             self.open_paths(scans)
+        elif sessions:
+            self.open_session(sessions[0])
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802
         self.batch.shutdown()

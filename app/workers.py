@@ -16,7 +16,7 @@ import os
 import sys
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -226,7 +226,7 @@ class JobWorker(QThread):
     """One engine generator on its own thread; every event is forwarded with the job's generation.
 
     The controller compares the generation with its own and drops events of jobs it has
-    moved past. ``after``: a previous job's thread this one waits for first, so two jobs
+    moved past. ``after``: earlier jobs' threads this one waits for first, so two jobs
     never touch the same session file at once and the GUI thread never blocks on a join.
     Expected failures (engine errors, OS errors) end in ``failed``; anything else is a bug
     and goes to the global excepthook (the error dialog with its traceback).
@@ -237,11 +237,11 @@ class JobWorker(QThread):
     done = Signal(int, str)  # gen, "finished" | "cancelled" | "failed"
     _alive: ClassVar[set[JobWorker]] = set()  # a QThread collected while it runs aborts the process
 
-    def __init__(self, gen: int, job: JobFn, after: QThread | None = None, name: str = "bagscan-job",
+    def __init__(self, gen: int, job: JobFn, after: Sequence[QThread] = (), name: str = "bagscan-job",
                  nice: int = JOB_NICE) -> None:
         super().__init__()
         self.setObjectName(name)
-        self.gen, self._job, self._after, self._nice = gen, job, after, nice
+        self.gen, self._job, self._after, self._nice = gen, job, list(after), nice
         self.token = CancelToken()
 
     def start(self) -> None:  # type: ignore[override] - no priority argument
@@ -256,9 +256,9 @@ class JobWorker(QThread):
         self.token.cancel()
 
     def run(self) -> None:
-        if self._after is not None:
-            self._after.wait()
-            self._after = None
+        for earlier in self._after:
+            earlier.wait()
+        self._after = []
         lower_priority(self._nice)
         outcome = "finished"
         try:

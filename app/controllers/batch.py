@@ -162,14 +162,16 @@ class BatchSessionController(QObject):
                 del self._jobs[g]
 
     def _start(self, req: SessionRequest) -> None:
-        previous_worker, previous_run = self.worker, self.run
-        self._retire()  # the new job closes the old file once the old thread has ended
+        self._retire()
+        # Jobs still ending (cancelled, or retired by close()) may hold this very file: the new
+        # job waits for their threads and closes their files before it opens anything.
+        earlier = list(self._jobs.values())
         self.request, self.path, self.ready, self._session_text = req, None, None, ""
         self.decisions.reset()
         self._reset_rows([])
         run = SessionRun()
-        worker = JobWorker(self.gen, partial(session_events, req, run, previous_run), after=previous_worker,
-                           name="bagscan-batch")
+        worker = JobWorker(self.gen, partial(session_events, req, run, [r for _, r in earlier]),
+                           after=[w for w, _ in earlier], name="bagscan-batch")
         worker.event.connect(self._on_event)
         worker.failed.connect(self._on_failed)
         worker.done.connect(self._on_done)

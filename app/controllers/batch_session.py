@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import h5py
 import numpy as np
 
 from engine.assets import is_bundled
@@ -29,6 +30,7 @@ from engine.errors import SessionFileError
 from engine.events import CancelToken, Progress
 from engine.modelfile import ModelBundle, load_model
 from engine.storage import SessionStore, StoredDecision, StoredScan
+from engine.storage_layout import FORMAT
 
 log = logging.getLogger(__name__)
 
@@ -218,6 +220,15 @@ def source_folder(session: str | Path) -> str | None:
     return str(p.parent.parent) if p.parent.name == SESSION_DIR and p.parent.parent.is_dir() else None
 
 
+def is_session_file(path: str | Path) -> bool:
+    """A bagscan session rather than a model file (both are .h5)."""
+    try:
+        with h5py.File(path, "r", locking=False) as f:
+            return f.attrs.get("format") == FORMAT
+    except OSError:
+        return False
+
+
 def session_model_path(session: str | Path) -> str:
     """The model file a session was scored with, as recorded; "" when unreadable."""
     try:
@@ -241,11 +252,11 @@ def _open(path: Path, bundle: ModelBundle | None, sha: str) -> tuple[SessionStor
     return store, False, f"scored with {m.model_name} ({m.model_path}): choose that model to score the rest"
 
 
-def session_events(req: SessionRequest, run: SessionRun, previous: SessionRun | None,
+def session_events(req: SessionRequest, run: SessionRun, previous: list[SessionRun],
                    cancel: CancelToken) -> Iterator[Any]:
-    """Close the previous session, open this one, yield :class:`SessionReady`, then batch events."""
-    if previous is not None:
-        previous.close()  # its thread has ended (JobWorker waits for it): nothing else writes it
+    """Close the previous sessions, open this one, yield :class:`SessionReady`, then batch events."""
+    for old in previous:
+        old.close()  # their threads have ended (JobWorker waits for them): nothing else writes them
     bundle = load_model(req.model_path) if req.model_path else None
     sha = file_sha256(bundle.path) if bundle is not None and Path(bundle.path).is_file() else ""
     folder = req.folder or (source_folder(req.session) if req.session else None)

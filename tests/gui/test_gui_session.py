@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
 from PySide6.QtTest import QTest
 
 from app.controllers.batch_session import default_session_path
@@ -167,8 +168,12 @@ def test_decisions_are_stored_in_the_session_and_come_back(qtbot, make_window, g
         got = {names[i]: (d.decision, d.operator) for i, d in s.get_decisions().items()}
     assert got == {"N000": ("suspect", OPERATOR), "N001": ("clear", OPERATOR)}
     win2 = make_window()
-    win2.open_session(str(session))
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(session))])  # a session file dropped on the window reopens it
+    win2.dropEvent(QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                              Qt.KeyboardModifier.NoModifier))
     wait_batch(qtbot, win2)
+    assert win2.reporter.reports == [] and win2.batch.path == str(session)
     by_name = {r.name: r.decision for r in win2.batch.rows}
     assert by_name == {"N000": "suspect", "N001": "clear", "N002": "", "P000": "", "P001": ""}
     assert {it.name: it.decision for it in win2.screening.items}["N000"] == "suspect"
@@ -214,6 +219,19 @@ def test_another_folder_drops_the_running_batch(qtbot, make_window, gui_data, tm
     assert len(stored_rows(session_of(a, gui_data.model_cal))) < 5  # a's batch stopped when b opened
     with SessionStore.open(session_of(a, gui_data.model_cal), "a"):
         pass  # a's file was closed: this process may open it for writing again
+
+
+def test_reopening_the_running_session_waits_for_its_batch(qtbot, make_window, gui_data, tmp_path,
+                                                          slow_batch: SlowBatch) -> None:
+    folder = copy_scans(gui_data, tmp_path / "scans")
+    win = make_window()
+    assert win.load_model(str(gui_data.model_cal)) and win.open_paths([str(folder)])
+    qtbot.waitUntil(lambda: len(slow_batch.scored) >= 1, timeout=20000)
+    win.open_session(str(session_of(folder, gui_data.model_cal)))  # the same file, still being written
+    wait_batch(qtbot, win)
+    assert win.reporter.reports == []  # no "already open for writing": the new job waited for the old
+    assert len(win.batch.rows) == 5 and all(r.state == "scored" for r in win.batch.rows)
+    assert len(set(slow_batch.scored)) == len(slow_batch.scored) == 5  # none scored twice
 
 
 def test_unwritable_folder_puts_the_session_in_the_user_data_dir(tmp_path: Path) -> None:
