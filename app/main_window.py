@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from .controllers.batch import BatchSessionController
-from .controllers.batch_session import is_session_file
+from .controllers.batch_session import is_session_file, model_to_load
 from .controllers.officer import OfficerController
 from .controllers.screening import ScreeningController
 from .controllers.session import BackendFactory, SessionController
@@ -229,7 +229,7 @@ class MainWindow(QMainWindow):
 
     def open_session(self, path: str) -> None:
         """A session file: its results and decisions, with the model that scored it when that exists."""
-        model = self.batch.model_for(path, self.session.info.path if self.session.info else None)
+        model = model_to_load(path, self.session.info.path if self.session.info else None)
         self.batch.close()  # so loading its model does not restart the old session
         if model:
             self.load_model(model)

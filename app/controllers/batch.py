@@ -35,7 +35,6 @@ from .batch_session import (
     merge_rows,
     record_of,
     session_events,
-    session_model_path,
 )
 from .items import SCORED
 from .screening import ScreeningController
@@ -92,15 +91,6 @@ class BatchSessionController(QObject):
     def open_session(self, path: str, model_path: str | None) -> None:
         """Show a session file's results and decisions; score the rest when its folder and model match."""
         self._start(SessionRequest(None, path, model_path, self.device, self.fallback_dir))
-
-    def model_for(self, session: str, current: str | None) -> str | None:
-        """The model file to load before opening ``session``: the one it was scored with, if not in use."""
-        recorded = session_model_path(session)
-        if not recorded or not Path(recorded).is_file():
-            return None
-        if current and Path(current).resolve() == Path(recorded).resolve():
-            return None
-        return recorded
 
     def model_changed(self, model_path: str | None) -> None:
         """A new model: its results are not the old session's, so the session starts again for it."""

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import h5py
 import numpy as np
 
 from engine.assets import is_bundled
@@ -30,7 +29,6 @@ from engine.errors import SessionFileError
 from engine.events import CancelToken, Progress
 from engine.modelfile import ModelBundle, load_model
 from engine.storage import SessionStore, StoredDecision, StoredScan
-from engine.storage_layout import FORMAT
 
 log = logging.getLogger(__name__)
 
@@ -223,10 +221,10 @@ def source_folder(session: str | Path) -> str | None:
 def is_session_file(path: str | Path) -> bool:
     """A bagscan session rather than a model file (both are .h5)."""
     try:
-        with h5py.File(path, "r", locking=False) as f:
-            return f.attrs.get("format") == FORMAT
-    except OSError:
+        SessionStore.open(path, "r").close()
+    except (SessionFileError, OSError):
         return False
+    return True
 
 
 def session_model_path(session: str | Path) -> str:
@@ -237,6 +235,16 @@ def session_model_path(session: str | Path) -> str:
     except (SessionFileError, OSError) as exc:
         log.debug("cannot read the model of %s: %s", session, exc)
         return ""
+
+
+def model_to_load(session: str | Path, current: str | None) -> str | None:
+    """The model file to load before reopening ``session``: the one that scored it, if not in use."""
+    recorded = session_model_path(session)
+    if not recorded or not Path(recorded).is_file():
+        return None
+    if current and Path(current).resolve() == Path(recorded).resolve():
+        return None
+    return recorded
 
 
 def _open(path: Path, bundle: ModelBundle | None, sha: str) -> tuple[SessionStore, bool, str]:

@@ -107,6 +107,8 @@ class ResultsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole:
             if r.state == FAILED:
                 return QBrush(AMBER)
+            if r.state == PENDING:
+                return QBrush(GREY)
             if col == FLAGGED:
                 return QBrush(RED if r.n_flagged(self.threshold) else GREEN)
             if col == DECISION:
