@@ -61,8 +61,8 @@ def test_slider_changes_flagged_count_without_rescoring(qtbot, make_window, gui_
     win = open_window(make_window, gui_data)
     scorer = win.session.backend.scorer
     calls = []
-    original = scorer.score_arrays
-    scorer.score_arrays = lambda arrays: (calls.append(len(arrays)), original(arrays))[1]
+    original = scorer.score_components  # every scoring path (score_scan, score_arrays) goes through it
+    scorer.score_components = lambda arrays: (calls.append(len(arrays)), original(arrays))[1]
     for _ in range(len(win.screening.items)):  # visit every scan so all are scored
         wait_result(qtbot, win, win.screening.current_item.path)
         win.screening.next()
