@@ -104,8 +104,6 @@ def test_no_arguments_screens_the_demo_with_the_bundled_model(
     assert seen["app_icon"] is False and seen["win_icon"] is False
 
 
-@pytest.mark.xfail(strict=False, reason="app/controllers/batch_session.py still puts the demo's batch session "
-                   "in assets/demo/.bagscan; it should fall back when engine.assets.is_bundled(folder)")
 def test_screening_the_demo_writes_nothing_into_the_install(
         qtbot: Any, restore_app: QApplication, isolated: Path, install_guard: list[Path],
         monkeypatch: pytest.MonkeyPatch) -> None:
