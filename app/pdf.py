@@ -34,8 +34,11 @@ def ensure_gui_app() -> Any:
     if headless and sys.platform.startswith("linux"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
 
-    return QGuiApplication.instance() or QGuiApplication(["bagscan-export"])
+    # A QApplication, not a bare QGuiApplication: a widget created later in the same process (the
+    # window after a CLI export, or a test run) aborts Qt when the running app cannot host widgets.
+    return QGuiApplication.instance() or QApplication(["bagscan-export"])
 
 
 def _qimage(rgb: np.ndarray) -> Any:
