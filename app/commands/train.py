@@ -29,11 +29,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--stride", type=int, default=None, help="grid stride in scan pixels (default: patch)")
     p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     p.add_argument("--lr", type=float, default=0.0, help="Adam rate (default: the model's recommended one)")
+    p.add_argument("--lr-d", type=float, default=0.0, help="D's Adam rate (default: the model's recommended one)")
     p.add_argument("--max-patches-per-scan", type=int, default=TrainConfig.max_patches_per_scan)
     p.add_argument("--model-config", default="{}", help='JSON of model options, e.g. \'{"base": 16}\'')
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue from FILE's .ckpt.h5 checkpoint")
+    tip = p.add_argument_group("hard augmentation (TIP)", "project threats into training patches; D's threat head "
+                               "learns them, G's target stays the clean patch. Never pass scans you evaluate.")
+    tip.add_argument("--tip", action="store_true", help="project synthetic shape-model threats")
+    tip.add_argument("--tip-library", metavar="DIR", help="labelled threat scans (SIXray root or folder with VOC "
+                     "boxes) whose boxed threats are cut out and projected, with the synthetic ones")
+    tip.add_argument("--semi", action="store_true", help="also show the library's real threat patches to the threat "
+                     "head as positives (never to G), and its threat-free patches as negatives")
     p.set_defaults(func=run)
 
 
@@ -44,10 +52,37 @@ def run(args: argparse.Namespace) -> int:
 
     grid = GridConfig(patch=args.patch, stride=args.stride or args.patch, input_size=args.input_size)
     cfg = dataclasses.replace(TrainConfig(), epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                              seed=args.seed, max_patches_per_scan=args.max_patches_per_scan)
-    job = TrainJob(data=args.data, model=args.model, out=args.out, model_config=json.loads(args.model_config),
-                   grid=grid, train=cfg, score=ScoreConfig(), device=args.device, resume=args.resume)
+                              lr_d=args.lr_d, seed=args.seed, max_patches_per_scan=args.max_patches_per_scan)
+    model_config = json.loads(args.model_config)
+    augmenter = None
+    if args.tip or args.tip_library or args.semi:
+        augmenter, model_config, cfg = _tip_setup(args, grid, model_config, cfg)
+    job = TrainJob(data=args.data, model=args.model, out=args.out, model_config=model_config,
+                   grid=grid, train=cfg, score=ScoreConfig(), device=args.device, resume=args.resume,
+                   augmenter=augmenter)
     for _ in drive(train(job), quiet=args.quiet):
         pass
     print(f"wrote {args.out}")
     return 0
+
+
+def _tip_setup(args: argparse.Namespace, grid: GridConfig, model_config: dict, cfg: TrainConfig
+               ) -> tuple[object, dict, TrainConfig]:
+    """The TIP augmenter, a threat head where the model has one, and the head's loss weight."""
+    from engine.data import load_dataset
+    from engine.errors import DatasetError
+    from engine.models import model_config_class
+    from engine.training.tip_augment import make_augmenter
+
+    if args.semi and not args.tip_library:
+        raise DatasetError("--semi needs --tip-library (the labelled threat scans it learns from)")
+    threats = []
+    if args.tip_library:
+        threats = [r for r in load_dataset(args.tip_library).threats if r.boxes]
+        if not threats:
+            raise DatasetError(f"{args.tip_library}: no threat scans with boxes to use as a TIP library")
+    fields = {f.name for f in dataclasses.fields(model_config_class(args.model))}
+    if "threat_head" in fields:
+        model_config = {"threat_head": True, **model_config}
+    augmenter = make_augmenter(threats, grid, semi=args.semi, seed=args.seed, synthetic=True)
+    return augmenter, model_config, dataclasses.replace(cfg, w_tip=cfg.w_tip or 1.0)

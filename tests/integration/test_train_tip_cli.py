@@ -1,0 +1,47 @@
+"""``bagscan train --tip/--tip-library/--semi``: hard augmentation from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.cli import main
+from engine.data.sixray import write_voc
+from engine.data.types import Box
+from engine.modelfile import load_model
+from tests.integration.test_train_scan import make_data
+
+FAST = ["--epochs", "1", "--input-size", "64", "--patch", "128", "--batch-size", "8",
+        "--max-patches-per-scan", "4", "--model-config", '{"base": 8}', "--device", "cpu"]
+
+
+def _library(root: Path) -> Path:
+    """The generated threat scans with VOC boxes around their dark bars (a labelled TIP library)."""
+    lib = make_data(root, n_normal=1, n_threat=2)
+    for img in sorted((lib / "threat").glob("*.png")):
+        write_voc(img.with_suffix(".xml"), img.name, 320, 256, [Box("Knife", 120.0, 100.0, 200.0, 140.0)])
+    return lib
+
+
+def test_tip_semi_trains_a_threat_head_that_scores(tmp_path: Path, capsys) -> None:
+    data = make_data(tmp_path / "d", n_normal=4, n_threat=1)
+    lib = _library(tmp_path / "lib")
+    out = tmp_path / "tip.h5"
+    assert main(["-q", "train", str(data), "--model", "dsa", "--out", str(out), *FAST,
+                 "--tip-library", str(lib), "--semi"]) == 0
+    bundle = load_model(out)
+    assert bundle.model_config["threat_head"] is True and bundle.train.w_tip == 1.0
+    assert "threat_median" in bundle.score_stats  # the head's logit is part of the score
+    assert "tip" in bundle.history[0]  # the head's loss was trained
+    assert main(["scan", str(data / "threat"), "--model", str(out)]) == 0
+    assert "t0" in capsys.readouterr().out
+
+
+def test_semi_without_a_library_and_a_library_without_boxes_are_clear_errors(tmp_path: Path, capsys) -> None:
+    data = make_data(tmp_path / "d", n_normal=4, n_threat=1)
+    out = tmp_path / "x.h5"
+    assert main(["-q", "train", str(data), "--out", str(out), *FAST, "--semi"]) == 1
+    assert "--semi needs --tip-library" in capsys.readouterr().err
+    assert main(["-q", "train", str(data), "--out", str(out), *FAST, "--tip-library", str(data)]) == 1
+    err = capsys.readouterr().err
+    assert str(data) in err and "no threat scans with boxes" in err
+    assert not out.exists()
