@@ -9,6 +9,7 @@ are buffers, so ``state_dict`` round-trips exactly.
 from __future__ import annotations
 
 import logging
+import math
 
 import torch
 from torch import nn
@@ -18,13 +19,32 @@ from torch.nn.utils.parametrizations import spectral_norm
 log = logging.getLogger(__name__)
 
 
-class SNConv2d(nn.Conv2d):
-    """Conv2d with spectral norm on its weight when ``sn=True``.
+class _ResetOriginal:
+    """``reset_parameters`` that re-draws the *original* weight under a spectral-norm parametrization.
 
-    ``reset_parameters`` re-initialises the *original* (unnormalised) weight, so
-    a training loop that resets D by calling ``reset_parameters`` on every
-    module really does reset it (plain Conv2d would only touch a computed copy).
+    Plain ``reset_parameters`` would only touch a computed copy, so a training loop that resets D by
+    calling it on every module would silently keep the old weights. Same rule as PyTorch's own init
+    (Kaiming-uniform, a = sqrt(5); bias uniform in +-1/sqrt(fan_in)), for convs, transposed convs, linears.
     """
+
+    weight: torch.Tensor
+    bias: torch.Tensor | None
+
+    def reset_parameters(self) -> None:
+        if not parametrize.is_parametrized(self, "weight"):  # type: ignore[arg-type]
+            super().reset_parameters()  # type: ignore[misc]
+            return
+        original = self.parametrizations.weight.original  # type: ignore[attr-defined]
+        with torch.no_grad():
+            nn.init.kaiming_uniform_(original, a=math.sqrt(5))
+            if self.bias is not None:
+                fan_in, _ = nn.init._calculate_fan_in_and_fan_out(original)
+                bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+                nn.init.uniform_(self.bias, -bound, bound)
+
+
+class SNConv2d(_ResetOriginal, nn.Conv2d):
+    """Conv2d with spectral norm on its weight when ``sn=True``; resettable."""
 
     def __init__(self, in_ch: int, out_ch: int, kernel_size: int, stride: int = 1, padding: int = 0,
                  groups: int = 1, bias: bool = True, sn: bool = True) -> None:
@@ -32,20 +52,8 @@ class SNConv2d(nn.Conv2d):
         if sn:
             spectral_norm(self)
 
-    def reset_parameters(self) -> None:
-        if not parametrize.is_parametrized(self, "weight"):
-            super().reset_parameters()
-            return
-        original = self.parametrizations.weight.original
-        with torch.no_grad():
-            fresh = nn.Conv2d(self.in_channels, self.out_channels, self.kernel_size, self.stride,
-                              groups=self.groups, bias=self.bias is not None)
-            original.copy_(fresh.weight)
-            if self.bias is not None:
-                self.bias.copy_(fresh.bias)
 
-
-class SNConvT2d(nn.ConvTranspose2d):
+class SNConvT2d(_ResetOriginal, nn.ConvTranspose2d):
     """2x2 stride-2 transposed conv (learned x2 upsampling) with optional spectral norm; resettable."""
 
     def __init__(self, in_ch: int, out_ch: int, sn: bool = True) -> None:
@@ -53,33 +61,14 @@ class SNConvT2d(nn.ConvTranspose2d):
         if sn:
             spectral_norm(self, dim=1)
 
-    def reset_parameters(self) -> None:
-        if not parametrize.is_parametrized(self, "weight"):
-            super().reset_parameters()
-            return
-        with torch.no_grad():
-            fresh = nn.ConvTranspose2d(self.in_channels, self.out_channels, 2, 2)
-            self.parametrizations.weight.original.copy_(fresh.weight)
-            self.bias.copy_(fresh.bias)
 
-
-class SNLinear(nn.Linear):
-    """Linear layer with optional spectral norm; resettable like :class:`SNConv2d`."""
+class SNLinear(_ResetOriginal, nn.Linear):
+    """Linear layer with optional spectral norm; resettable."""
 
     def __init__(self, in_f: int, out_f: int, bias: bool = True, sn: bool = True) -> None:
         super().__init__(in_f, out_f, bias=bias)
         if sn:
             spectral_norm(self)
-
-    def reset_parameters(self) -> None:
-        if not parametrize.is_parametrized(self, "weight"):
-            super().reset_parameters()
-            return
-        with torch.no_grad():
-            fresh = nn.Linear(self.in_features, self.out_features, bias=self.bias is not None)
-            self.parametrizations.weight.original.copy_(fresh.weight)
-            if self.bias is not None:
-                self.bias.copy_(fresh.bias)
 
 
 class DSConv(nn.Module):
