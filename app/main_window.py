@@ -200,6 +200,8 @@ class MainWindow(QMainWindow):
         self._action("Zoom Out", "-", lambda: self.scan_view.zoom(0.8), vm)
         vm.addSeparator()
         self.cues_action = self._action("Show/Hide Model Cues", "H", self.toggle_cues, vm)
+        self.attention_action = self._action("Attention Map Overlay (two-stage models)", "M",
+                                             self.scan_view.set_attention_overlay, vm, checkable=True)
         vm.addSeparator()
         for m in enhance.MODES:
             if m.key == "standard":

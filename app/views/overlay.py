@@ -65,6 +65,22 @@ def heat_rgba(grid: np.ndarray, threshold: float) -> np.ndarray:
     return rgba
 
 
+ATTENTION_RGB = (90, 200, 255)
+
+
+def attention_rgba(grid: np.ndarray) -> np.ndarray:
+    """RGBA uint8 image of a [0, 1] attention grid (two-stage models): cyan, opacity rising with attention.
+
+    Attention is not a score and has no threshold: it shows where the model looked, so it never turns red.
+    """
+    valid = np.isfinite(grid)
+    a = np.clip(np.where(valid, grid, 0.0), 0.0, 1.0)
+    rgba = np.zeros(grid.shape + (4,), np.uint8)
+    rgba[..., :3] = ATTENTION_RGB
+    rgba[..., 3] = np.where(valid, 200 * a**1.5, 0).astype(np.uint8)
+    return rgba
+
+
 def score_at(boxes: np.ndarray, scores: np.ndarray, x: float, y: float) -> float | None:
     """Highest score of the patches containing pixel (x, y); None outside every content patch."""
     b = np.asarray(boxes).reshape(-1, 4)

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QGraphicsPathItem, QLabel, QVBoxLayout, QWidget
 from engine.reporting.regions import merge_regions
 
 from . import enhance
-from .overlay import FLAG_RGB, TOP_RGB, TRUTH_RGB, cell_size, heat_rgba, score_at, score_grid
+from .overlay import FLAG_RGB, TOP_RGB, TRUTH_RGB, attention_rgba, cell_size, heat_rgba, score_at, score_grid
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,7 @@ class ScanView(QWidget):
         self.image_item = pg.ImageItem(axisOrder="row-major")
         self.heat_item = pg.ImageItem(axisOrder="row-major")
         self.heat_item.setZValue(10)
+        self.show_attention = False
         self.patch_item = _path_item(FLAG_RGB, 1.0, 20, alpha=170)
         self.region_item = _path_item(FLAG_RGB, 2.5, 21)
         self.top_item = _path_item(TOP_RGB, 3.5, 22)
@@ -108,6 +109,15 @@ class ScanView(QWidget):
         self.threshold = float(threshold)
         if self.result is not None:
             self._render_overlay()
+
+    def set_attention_overlay(self, on: bool) -> None:
+        """Heat map from the model's attention map instead of the scores, where the result has one."""
+        self.show_attention = bool(on)
+        if self.result is not None:
+            self._render_overlay()
+
+    def showing_attention(self) -> bool:
+        return self.show_attention and getattr(self.result, "attention", None) is not None
 
     def set_ground_truth(self, boxes: Any) -> None:
         self._truth = tuple((b.x0, b.y0, b.x1, b.y1) for b in boxes)
@@ -193,10 +203,13 @@ class ScanView(QWidget):
         if r is None:
             return
         cell = cell_size(r.width, r.height)
-        grid = score_grid(r.boxes, r.scores, r.width, r.height, cell)
-        self.heat_item.setImage(heat_rgba(grid, self.threshold), autoLevels=False)
+        if self.showing_attention():
+            rgba = attention_rgba(score_grid(r.boxes, r.attention, r.width, r.height, cell))
+        else:
+            rgba = heat_rgba(score_grid(r.boxes, r.scores, r.width, r.height, cell), self.threshold)
+        self.heat_item.setImage(rgba, autoLevels=False)
         self.heat_item.setLevels(None)
-        self.heat_item.setRect(QRectF(0, 0, grid.shape[1] * cell, grid.shape[0] * cell))
+        self.heat_item.setRect(QRectF(0, 0, rgba.shape[1] * cell, rgba.shape[0] * cell))
         flagged = r.scores >= self.threshold
         self.patch_item.setPath(_rects_path(r.boxes[flagged]))
         self.regions = merge_regions(r.boxes, r.scores, self.threshold)  # the engine's rule, as in reports

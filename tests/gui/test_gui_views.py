@@ -120,3 +120,27 @@ def test_a_refused_audit_write_falls_back_and_says_so(qtbot, make_window, gui_da
     assert [r["decision"] for r in recs] == ["suspect"] and recs[0]["scan"] == str(gui_data.normals[0])
     assert recs[0]["flagged"] is None and recs[0]["threshold"] is None  # no model: nothing claimed
     assert win.reporter.reports[-1].title == "Audit log" and str(fallback) in win.reporter.reports[-1].message
+
+
+def test_attention_overlay_replaces_the_heat_map_only_where_the_result_has_one(qtbot) -> None:
+    from app.views.overlay import ATTENTION_RGB
+    from app.views.scan_view import ScanView
+
+    view = ScanView()
+    qtbot.addWidget(view)
+    view.show_image("/s/a.png", np.full((64, 64, 3), 200, np.uint8))
+    scores = np.array([5.0, 0.0, 0.0, 0.0], np.float32)
+    plain = ScanResult("/s/a.png", "a", 64, 64, "", BOXES, scores, 5.0, 0.1)
+    view.show_result(plain, 1.0)
+    heat = view.heat_item.image.copy()
+    view.set_attention_overlay(True)  # no attention in this result: the score heat map stays
+    assert not view.showing_attention() and np.array_equal(view.heat_item.image, heat)
+    with_att = ScanResult("/s/a.png", "a", 64, 64, "", BOXES, scores, 5.0, 0.1,
+                          attention=np.array([0.0, 0.0, 0.0, 1.0], np.float32))
+    view.show_result(with_att, 1.0)
+    img = view.heat_item.image
+    assert view.showing_attention() and tuple(img[..., :3].reshape(-1, 3).max(0)) == ATTENTION_RGB
+    assert img[..., 3].max() > 0 and img[..., 3].min() == 0  # only the attended patch shows
+    assert len(view.regions) == 1  # flagged regions still come from the scores
+    view.set_attention_overlay(False)
+    assert not view.showing_attention() and (view.heat_item.image[..., 0] == 255).any()
