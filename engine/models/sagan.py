@@ -13,9 +13,14 @@ crosses the skip connections and at cost:
 
 D is the DCGAN discriminator shared with GANomaly and Skip-GANomaly; f(x) is the
 output of its layers before the classifier conv. Images enter in [-1, 1] and
-x_hat leaves through tanh, mapped back to [0, 1], as in Skip-GANomaly. The UNet
-goes down to ``bottleneck`` x ``bottleneck`` (4 by default) rather than to 1x1:
-pooling a 2x2 map to 1x1 and broadcasting it back adds nothing but a layer.
+x_hat leaves through tanh, mapped back to [0, 1], as in Skip-GANomaly.
+
+Layout follows pix2pix's UNet: widths are set by resolution (``base`` at 1/2,
+doubling per level, capped at 8x), the finest skip is at 1/2 resolution, and the
+only full-resolution work is the first DSC block (on the image's own channels)
+and the output block (bilinear x2, depthwise 3x3, pointwise to the image). The
+UNet goes down to ``bottleneck`` x ``bottleneck`` (4 by default) rather than to
+1x1: pooling a 2x2 map to 1x1 and broadcasting it back adds nothing but a layer.
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ class SAGANConfig:
 
     input_size: int = 64
     channels: int = 3
-    base: int = 64  # G width at full resolution (doubles per level, capped at 8x) and D's ndf
+    base: int = 64  # G width at 1/2 resolution (doubles per level, capped at 8x) and D's ndf
     bottleneck: int = 4  # spatial size of the innermost UNet level
     cbam_reduction: int = 8  # channel-attention MLP reduction
     extra_layers: int = 0  # D's extra 3x3 layers, as in GANomaly
@@ -63,29 +68,32 @@ class SkipAttentionUNet(nn.Module):
 
     def __init__(self, cfg: SAGANConfig) -> None:
         super().__init__()
-        depth = int(math.log2(cfg.input_size // cfg.bottleneck))
-        w = [min(cfg.base * 2**i, cfg.base * 8) for i in range(depth + 1)]
+        levels = int(math.log2(cfg.input_size // cfg.bottleneck))  # 1/2 ... 1/2**levels
+        # w[k]: width at 1/2**k resolution (k >= 1); the full-resolution block has ``base`` channels too.
+        w = [cfg.base] + [min(cfg.base * 2 ** (k - 1), cfg.base * 8) for k in range(1, levels + 1)]
 
         def leaky() -> nn.Module:
             return nn.LeakyReLU(0.2, inplace=True)
 
-        self.stem = SepConvBN(cfg.channels, w[0], act=leaky())
-        self.down = nn.ModuleList(SepConvBN(w[i - 1], w[i], act=leaky()) for i in range(1, depth + 1))
-        self.skip_att = nn.ModuleList(CBAM(w[i], cfg.cbam_reduction) for i in range(depth))
-        # Decoder level i fuses the upsampled level i+1 with the attended skip of level i.
-        self.up = nn.ModuleList(SepConvBN(w[i + 1] + w[i], w[i]) for i in range(depth))
-        self.out = nn.Conv2d(w[0], cfg.channels, 1)
+        self.stem = SepConvBN(cfg.channels, w[0], act=leaky())  # full resolution
+        self.down = nn.ModuleList(SepConvBN(w[k - 1], w[k], act=leaky()) for k in range(1, levels + 1))
+        # Skips at 1/2 .. 1/2**(levels-1), each through CBAM; decoder k fuses up(level k+1) with skip k.
+        self.skip_att = nn.ModuleDict({str(k): CBAM(w[k], cfg.cbam_reduction) for k in range(1, levels)})
+        self.up = nn.ModuleDict({str(k): SepConvBN(w[k + 1] + w[k], w[k]) for k in range(1, levels)})
+        self.out = nn.Sequential(nn.Conv2d(w[1], w[1], 3, 1, 1, groups=w[1], bias=False),
+                                 nn.Conv2d(w[1], cfg.channels, 1))
+        self.levels = levels
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.stem(x)
-        skips = [h]
-        for i, block in enumerate(self.down):
+        feats = [h]
+        for block in self.down:
             h = block(F.max_pool2d(h, 2))
-            if i < len(self.down) - 1:
-                skips.append(h)
-        for i in reversed(range(len(self.up))):
+            feats.append(h)
+        for k in reversed(range(1, self.levels)):
             up = F.interpolate(h, scale_factor=2.0, mode="bilinear", align_corners=False)
-            h = self.up[i](torch.cat([up, self.skip_att[i](skips[i])], dim=1))
+            h = self.up[str(k)](torch.cat([up, self.skip_att[str(k)](feats[k])], dim=1))
+        h = F.interpolate(h, scale_factor=2.0, mode="bilinear", align_corners=False)
         return torch.tanh(self.out(h))
 
 
@@ -112,4 +120,6 @@ class SAGAN(AnomalyGAN):
         c = self.config
         self.netg = SAGANGenerator(c)
         self.netd = DCGANDiscriminator(c.input_size, c.channels, c.base, c.extra_layers, c.threat_head)
-        dcgan_init(self)
+        # The reference N(0, 0.02) init for D only: on G's 3x3 depthwise kernels (fan-in 9) it starts
+        # the output block near silence and G barely moves in the first epochs; G keeps PyTorch's init.
+        dcgan_init(self.netd)

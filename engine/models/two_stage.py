@@ -6,10 +6,12 @@ struction x_hat and an attention map a(x) in [0, 1] (1 = anomalous pixel).
 Trained on hard-augmented patches (engine.training.hard_augment): the attention
 loss is BCE(a, mask of the synthetic anomaly) (weight ``w_att``, applied by
 engine.training.losses when the augmenter supplies masks) and x_hat is trained
-adversarially towards the *clean* patch. The decoder's UNet skips are gated by
-the normal-region map 1 - a, so an anomaly the attention marks cannot be copied
-through the skips into x_hat: that is how a shapes the reconstruction (and why
-every parameter of stage 1 gets a gradient even without masks).
+adversarially towards the *clean* patch. The decoder's UNet skips (1/2 down to
+the bottleneck, as in pix2pix) are gated by the normal-region map 1 - a, so an
+anomaly the attention marks cannot be copied through the skips into x_hat: that
+is how a shapes the reconstruction (and why every parameter of stage 1 gets a
+gradient even without masks). Depthwise-separable convs keep it cheap; like dsa
+it wants a higher Adam rate than the DCGAN baselines (RECOMMENDED_LR).
 
 Stage 2, ADGAN (``netd``): a spectral-norm conv discriminator whose features at
 1/4 resolution are multiplied by the normal-region map 1 - a(x) of its own input
@@ -57,7 +59,7 @@ class TwoStageConfig:
 
     input_size: int = 64
     channels: int = 3
-    base: int = 32  # stage-1 width at full resolution, doubling per level (capped at 8x)
+    base: int = 32  # stage-1 width at 1/2 resolution, doubling per level (capped at 8x)
     depth: int = 4  # stage-1 down levels (>= 2: the attention map lives at 1/4 resolution)
     d_base: int = 32  # stage-2 D width after its first conv, doubling per level (capped at 8x)
     w_att: float = 1.0  # weight of the attention loss BCE(a, mask)
@@ -88,27 +90,38 @@ def _resize(a: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 class AttentionNetwork(nn.Module):
     """Stage 1: DSConv encoder, attention head at 1/4 resolution, UNet decoder with gated skips.
 
-    No BatchNorm: stage 2 runs the encoder and attention head on its own batches,
-    which must neither update running statistics nor depend on the batch.
+    No BatchNorm in the encoder and attention head: stage 2 runs them on its own
+    batches, which must neither update running statistics nor depend on the batch.
+    The decoder, which only netg runs, has BatchNorm (it trains several times faster).
     """
 
     def __init__(self, cfg: TwoStageConfig) -> None:
         super().__init__()
-        w = [min(cfg.base * 2**i, cfg.base * 8) for i in range(cfg.depth + 1)]
+        # w[k]: width at 1/2**k resolution (pix2pix-like: ``base`` at 1/2, doubling, capped at 8x).
+        w = [max(cfg.base // 2, 8)] + [min(cfg.base * 2 ** (k - 1), cfg.base * 8) for k in range(1, cfg.depth + 1)]
 
         def act() -> nn.Module:
             return nn.LeakyReLU(0.2, inplace=True)
 
         self.stem = nn.Sequential(nn.Conv2d(cfg.channels, w[0], 3, 1, 1), act())
-        self.down = nn.ModuleList(DSConv(w[i - 1], w[i], 2, sn=False, act=act()) for i in range(1, cfg.depth + 1))
+        self.down = nn.ModuleList(DSConv(w[k - 1], w[k], 2, sn=False, act=act()) for k in range(1, cfg.depth + 1))
         # The attention head sees the 1/4-resolution features and the (upsampled) bottleneck context.
         self.att = nn.Sequential(DSConv(w[2] + w[-1], w[2], sn=False, act=act()), nn.Conv2d(w[2], 1, 1))
-        self.up = nn.ModuleList(DSConv(w[i + 1] + w[i], w[i], sn=False, act=act()) for i in range(cfg.depth))
-        self.out = nn.Conv2d(w[0], cfg.channels, 1)
+        for m in [*self.stem.modules(), *self.down.modules(), *self.att.modules()]:
+            if isinstance(m, nn.Conv2d):  # He init for LeakyReLU: without norm layers the default shrinks activations
+                nn.init.kaiming_normal_(m.weight, a=0.2, nonlinearity="leaky_relu")
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+        # Decoder (BatchNorm: only netg runs it) from the bottleneck to 1/2 resolution, skips gated by 1 - a.
+        self.up = nn.ModuleDict({str(k): DSConv(w[k + 1] + w[k], w[k], sn=False, bn=True, act=act())
+                                 for k in range(1, cfg.depth)})
+        self.out = nn.Sequential(nn.Conv2d(w[1], w[1], 3, 1, 1, groups=w[1], bias=False),
+                                 nn.Conv2d(w[1], cfg.channels, 1))
+        self.depth = cfg.depth
 
     def encode(self, x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
-        """Encoder features per level and the attention logits at 1/4 resolution."""
-        feats = [self.stem(x)]
+        """Encoder features per level (full resolution first) and the attention logits at 1/4 resolution."""
+        feats = [self.stem(x * 2.0 - 1.0)]
         for block in self.down:
             feats.append(block(feats[-1]))
         ctx = F.interpolate(feats[-1], size=feats[2].shape[-2:], mode="bilinear", align_corners=False)
@@ -122,10 +135,11 @@ class AttentionNetwork(nn.Module):
         feats, logit = self.encode(x)
         normal = 1.0 - torch.sigmoid(logit)
         h = feats[-1]
-        for i in reversed(range(len(self.up))):
-            skip = feats[i]
+        for k in reversed(range(1, self.depth)):
+            skip = feats[k]
             h = F.interpolate(h, size=skip.shape[-2:], mode="bilinear", align_corners=False)
-            h = self.up[i](torch.cat([h, skip * _resize(normal, skip.shape[-2:])], dim=1))
+            h = self.up[str(k)](torch.cat([h, skip * _resize(normal, skip.shape[-2:])], dim=1))
+        h = F.interpolate(h, size=x.shape[-2:], mode="bilinear", align_corners=False)
         full = F.interpolate(logit, size=x.shape[-2:], mode="bilinear", align_corners=False)
         return torch.sigmoid(self.out(h)), full
 
