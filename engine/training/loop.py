@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 #: Adam learning rates chosen by experiment (README, "Training"): the nested dsa generator fits
 #: real patches to L1 0.07 in 150 steps at 3e-3 but stalls at 0.23 at the reference repos' 2e-4;
 #: the baselines keep their papers' 2e-4. The depthwise-separable sagan and two-stage generators
-#: behave alike (SIXray-dev patches, G alone, 60 steps of 32: sagan L1 0.26 at 2e-4, 0.06 at 1e-3).
+#: behave alike (SIXray-dev patches, G alone, 60 steps of 32: sagan L1 0.17 at 2e-4, 0.06 at 1e-3).
 RECOMMENDED_LR: dict[str, float] = {"dsa": 2e-3, "sagan": 1e-3, "two-stage": 1e-3}
 #: D's own rate where it differs from G's (two time-scale update rule). dsa's spectral-norm attention D
 #: at G's 2e-3 sat at ln 2 (real/fake and threat-head BCE both flat for whole runs); at 2e-4 both losses
