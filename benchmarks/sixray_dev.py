@@ -50,6 +50,12 @@ VARIANTS: dict[str, dict] = {
     "dsa-semi": {"model": "dsa", "config": {"threat_head": True}, "tip": "semi"},
     "skip-ganomaly": {"model": "skip-ganomaly", "config": {"base": 32}},
     "ganomaly": {"model": "ganomaly", "config": {"base": 32}},
+    # Issue #9's published variants, at skip-ganomaly's width (base 32) to fit the same CPU budget.
+    "sagan": {"model": "sagan", "config": {"base": 32}},
+    "skip-ganomaly-pp": {"model": "skip-ganomaly-pp", "config": {"base": 32}},
+    # Hard augmentation supplies the synthetic-anomaly masks its attention learns from (w_tip 1: D's
+    # output learns synthetic anomalies as not-real, the paper's adversarial anomaly loss).
+    "two-stage": {"model": "two-stage", "config": {"base": 32, "d_base": 32}, "augmenter": "hard"},
 }
 
 
@@ -99,6 +105,11 @@ def train_variant(name: str, spec: dict, split: Split, budget: TrainConfig) -> t
         from engine.training.tip_augment import make_augmenter
 
         augmenter = make_augmenter(split.library_threats, GRID, semi=spec["tip"] == "semi", seed=budget.seed)
+        cfg = TrainConfig(**{**budget.__dict__, "w_tip": 1.0})
+    elif spec.get("augmenter") == "hard":
+        from engine.training.hard_augment import HardAugmenter
+
+        augmenter = HardAugmenter()
         cfg = TrainConfig(**{**budget.__dict__, "w_tip": 1.0})
     job = TrainJob(split.train_normals, spec["model"], str(out), spec["config"], GRID, cfg, ScoreConfig(),
                    device="auto", exclude_hashes=split.eval_hashes(), augmenter=augmenter)
