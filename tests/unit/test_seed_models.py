@@ -22,6 +22,7 @@ from engine.training.hard_augment import HardAugmenter
 from engine.training.losses import generator_loss
 from tests.conftest import fake_bag, write_rgb
 
+torch.set_num_threads(1)  # as test_models does: on a shared 2-core machine one thread is faster
 GRID = GridConfig(patch=128, stride=128, input_size=64)
 TINY = {"sagan": {"base": 8}, "skip-ganomaly-pp": {"base": 8}, "two-stage": {"base": 8, "d_base": 8}}
 CFG = TrainConfig(epochs=1, batch_size=8, max_patches_per_scan=4, val_fraction=0.25, w_tip=1.0)
