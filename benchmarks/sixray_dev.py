@@ -130,6 +130,9 @@ def main() -> int:
     ap.add_argument("--reuse", action="store_true", help="reuse trained models in benchmarks/out/models")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--train-only", action="store_true", help="train the variants, compute no figures")
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the rows already in benchmarks/out/sixray_dev.json (same split and budget) and "
+                         "add or replace only these variants")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     torch.set_num_threads(args.threads)
@@ -147,8 +150,10 @@ def main() -> int:
     from benchmarks.tip_sets import tip_sets
 
     tip_calib, tip_eval = tip_sets(split, OUT)
-    results: dict[str, dict] = {}
+    results: dict[str, dict] = _previous(args, split) if args.merge else {}
     for name in ("size-cheat", "metal-rule"):
+        if name in results:
+            continue
         t0 = time.perf_counter()
         if name == "metal-rule":
             res = figures(lambda p: baselines.metal_rule(read_scan(p), GRID), split, tip_calib, tip_eval)
@@ -176,6 +181,20 @@ def main() -> int:
     write(results, args, split)
     print_table(results)
     return 0
+
+
+def _previous(args: argparse.Namespace, split: Split) -> dict[str, dict]:
+    """Rows of an earlier run, only if it used this split and budget (else figures would not compare)."""
+    path = OUT / "sixray_dev.json"
+    if not path.is_file():
+        return {}
+    old = json.loads(path.read_text())
+    same = (old.get("split") == split.describe() and old.get("budget", {}).get("epochs") == args.epochs
+            and old.get("budget", {}).get("patches_per_scan") == args.patches_per_scan)
+    if not same:
+        log.warning("--merge: %s has another split or budget; starting afresh", path)
+        return {}
+    return dict(old.get("results", {}))
 
 
 def size_figures(split: Split, tip_calib: list[ScanRecord], tip_eval: list[ScanRecord]) -> dict:
