@@ -120,8 +120,11 @@ class AttentionNetwork(nn.Module):
         self.depth = cfg.depth
 
     def encode(self, x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
-        """Encoder features per level (full resolution first) and the attention logits at 1/4 resolution."""
-        feats = [self.stem(x * 2.0 - 1.0)]
+        """Encoder features per level (full resolution first) and the attention logits at 1/4 resolution.
+
+        channels_last inside (2x faster on a CPU), for every caller: netg, stage 2 and attention_map.
+        """
+        feats = [self.stem(x.contiguous(memory_format=torch.channels_last) * 2.0 - 1.0)]
         for block in self.down:
             feats.append(block(feats[-1]))
         ctx = F.interpolate(feats[-1], size=feats[2].shape[-2:], mode="bilinear", align_corners=False)
@@ -153,7 +156,7 @@ class AttentionGenerator(nn.Module):
         self.w_att = cfg.w_att
 
     def forward(self, x: torch.Tensor) -> AttentionGenOutput:
-        x_hat, logit = self.net(x.contiguous(memory_format=torch.channels_last))  # 2x faster on a CPU
+        x_hat, logit = self.net(x)
         return AttentionGenOutput(x_hat, None, logit, self.w_att)
 
 
