@@ -1,6 +1,6 @@
 """Rebuild the bundled default model and demo scans from synthetic data only (no licence issues).
 
-    python assets/build_default.py [--epochs 6] [--n-train 160] [--work /tmp/bagscan-default]
+    python assets/build_default.py [--epochs 10] [--patches-per-scan 24] [--n-train 160] [--work /tmp/bagscan-default]
 
 1. renders threat-free synthetic bags and trains ``dsa`` with a threat head, TIP-augmented with
    synthetic shape-model threats;
@@ -69,7 +69,8 @@ def score(scorer: Scorer, root: Path) -> list[Scored]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--patches-per-scan", type=int, default=24)
     ap.add_argument("--n-train", type=int, default=160)
     ap.add_argument("--work", default="/tmp/bagscan-default")
     args = ap.parse_args()
@@ -80,7 +81,7 @@ def main() -> int:
     calib_dir = synth(work / "calib", 60, 0.5, seed=202)
     test_dir = synth(work / "test", 80, 0.5, seed=303)
     out = ASSETS / "models" / "default.h5"
-    cfg = TrainConfig(epochs=args.epochs, max_patches_per_scan=12, w_tip=1.0, seed=0)
+    cfg = TrainConfig(epochs=args.epochs, max_patches_per_scan=args.patches_per_scan, w_tip=1.0, seed=0)
     job = TrainJob(str(train_dir), "dsa", str(out), {"threat_head": True}, GRID, cfg, ScoreConfig(),
                    device="auto", augmenter=make_augmenter([], GRID, synthetic=True, seed=0))
     for ev in train(job):
