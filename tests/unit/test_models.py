@@ -207,5 +207,5 @@ def test_dsa_threat_head_learns_a_separable_task() -> None:
         opt.zero_grad()
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     assert sum(losses[-5:]) / 5 < 0.35, losses
