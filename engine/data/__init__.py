@@ -1,8 +1,8 @@
 """Reading scans and datasets (SIXray layout or plain folders)."""
 
 from .dataset import Dataset, load_dataset
-from .types import CATEGORIES, BadFile, Box, ScanRecord
 from .io import IMAGE_SUFFIXES, Scan, ScanMeta, probe_scan, read_scan
+from .types import CATEGORIES, BadFile, Box, ScanRecord
 
 __all__ = [
     "CATEGORIES",

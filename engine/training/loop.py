@@ -86,8 +86,7 @@ def _records(job: TrainJob) -> list[ScanRecord]:
 
 def _pool(records: list[ScanRecord], job: TrainJob, seed: int, name: str, cancel: CancelToken | None
           ) -> Iterator[Any]:
-    for ev in build_pool(records, job.grid, job.train.max_patches_per_scan, seed, cancel, name):
-        yield ev
+    yield from build_pool(records, job.grid, job.train.max_patches_per_scan, seed, cancel, name)
 
 
 def _collect(gen: Iterator[Any]) -> Iterator[Any]:
