@@ -81,7 +81,8 @@ def main() -> int:
     calib_dir = _view("tip-calib", tip_calib, split.calib_hosts)
     eval_dir = _view("tip-eval", tip_eval, split.eval_hosts)
     real_dir = _view("real-eval", split.eval_threats, split.eval_hosts)
-    results: dict[str, dict] = {}
+    out_json = OUT / "tip_eval_cli.json"
+    results: dict[str, dict] = json.loads(out_json.read_text()) if out_json.is_file() else {}
     for name in args.models:
         model = OUT / "models" / f"{name}.h5"
         calibrated = OUT / "models" / f"{name}.tipcal.h5"
@@ -94,7 +95,7 @@ def main() -> int:
         print(f"## {name}: bagscan eval on real evaluation threat scans + hosts (confounded by size/background)")
         print(_run("eval", str(real_dir), "--model", str(calibrated), "--json", str(real_json)))
         results[name] = {"tip": json.loads(tip_json.read_text()), "real": json.loads(real_json.read_text())}
-    (OUT / "tip_eval_cli.json").write_text(json.dumps(results, indent=2))
+        out_json.write_text(json.dumps(results, indent=2))  # models run separately add to one file
     return 0
 
 
