@@ -154,10 +154,11 @@ class ResultsPanel(QWidget):
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(22)
         self.table.setAlternatingRowColors(True)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # scan names differ at their ends
         hh = self.table.horizontalHeader()
         hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         hh.setStretchLastSection(True)  # the error text takes what is left
-        for col, width in ((NAME, 160), (SCORE, 60), (FLAGGED, 110), (CATEGORY, 110), (DECISION, 80)):
+        for col, width in ((NAME, 160), (SCORE, 60), (FLAGGED, 130), (CATEGORY, 110), (DECISION, 80)):
             hh.resizeSection(col, width)
         bar = QHBoxLayout()
         bar.addWidget(self.text, 1)
