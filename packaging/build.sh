@@ -47,4 +47,4 @@ BUNDLE="$HERE/dist/bagscan"
 echo "bundle: $BUNDLE"
 du -sh "$BUNDLE"
 echo "largest parts:"
-du -s "$BUNDLE"/_internal/* 2>/dev/null | sort -rn | head -8 | awk '{printf "  %7.1f MB  %s\n", $1/1024, $2}'
+du -s "$BUNDLE"/_internal/* 2>/dev/null | sort -rn | head -8 | awk '{printf "  %7.1f MB  %s\n", $1/1024, $2}' || true  # head closes the pipe early (SIGPIPE) under pipefail
