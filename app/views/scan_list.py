@@ -183,7 +183,6 @@ class ScanListView(QWidget):
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(24)
         self.table.setAlternatingRowColors(True)
-        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # scan names differ at their ends
         hh = self.table.horizontalHeader()
         hh.setMinimumSectionSize(40)
         for col, width in ((SCORE, 52), (STATUS, 66), (TRUTH, 74), (DECISION, 68)):
