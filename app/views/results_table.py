@@ -11,9 +11,7 @@ import math
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
-    QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
     Signal,
@@ -33,46 +31,18 @@ from PySide6.QtWidgets import (
 
 from ..controllers.batch_session import FAILED, PENDING, ResultRow
 from .scan_list import AMBER, GREEN, GREY, RED
+from .table_model import ColumnTableModel, Index
 
 COLUMNS = ("Scan", "Score", "Flagged patches", "Category", "Decision", "Error")
 NAME, SCORE, FLAGGED, CATEGORY, DECISION, ERROR = range(len(COLUMNS))
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 
-Index = QModelIndex | QPersistentModelIndex
 
 
-class ResultsModel(QAbstractTableModel):
-    def __init__(self) -> None:
-        super().__init__()
-        self.rows: list[ResultRow] = []
-        self.threshold = math.inf
-
-    def set_rows(self, rows: list[ResultRow]) -> None:
-        self.beginResetModel()
-        self.rows = rows
-        self.endResetModel()
-
-    def refresh(self, row: int | None = None) -> None:
-        if self.rows:
-            a, b = (0, len(self.rows) - 1) if row is None else (row, row)
-            self.dataChanged.emit(self.index(a, 0), self.index(b, len(COLUMNS) - 1))
-
-    def set_threshold(self, threshold: float) -> None:
-        self.threshold = threshold
-        if self.rows:
-            self.dataChanged.emit(self.index(0, FLAGGED), self.index(len(self.rows) - 1, FLAGGED))
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802 - Qt signature
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802 - Qt signature
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
+class ResultsModel(ColumnTableModel):
+    columns = COLUMNS
+    threshold_column = FLAGGED
+    rows: list[ResultRow]
 
     def text(self, r: ResultRow, col: int) -> str:
         if col == NAME:

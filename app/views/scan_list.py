@@ -14,9 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
-    QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
     Signal,
@@ -34,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..controllers.items import FAILED, SCORING, ScanItem
+from .table_model import ColumnTableModel, Index
 
 COLUMNS = ("Scan", "Score", "Model", "Truth", "Decision")
 NAME, SCORE, STATUS, TRUTH, DECISION = range(5)
@@ -42,7 +41,6 @@ FILTERS = ("All", "Flagged", "Clear", "Undecided", "Suspect", "Errors")
 RED, GREEN = QColor(255, 99, 90), QColor(80, 200, 120)
 AMBER, GREY = QColor(255, 190, 60), QColor(140, 148, 160)
 
-Index = QModelIndex | QPersistentModelIndex
 
 
 def truth_short(item: ScanItem) -> str:
@@ -52,40 +50,16 @@ def truth_short(item: ScanItem) -> str:
     return item.truth
 
 
-class ScanTableModel(QAbstractTableModel):
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: list[ScanItem] = []
-        self.threshold = math.inf
+class ScanTableModel(ColumnTableModel):
+    columns = COLUMNS
+    threshold_column = STATUS
+
+    @property
+    def items(self) -> list[ScanItem]:
+        return self.rows
 
     def set_items(self, items: list[ScanItem]) -> None:
-        self.beginResetModel()
-        self.items = items
-        self.endResetModel()
-
-    def refresh(self, row: int | None = None) -> None:
-        if not self.items:
-            return
-        top = self.index(0 if row is None else row, 0)
-        bottom = self.index(len(self.items) - 1 if row is None else row, len(COLUMNS) - 1)
-        self.dataChanged.emit(top, bottom)
-
-    def set_threshold(self, threshold: float) -> None:
-        self.threshold = threshold
-        if self.items:
-            self.dataChanged.emit(self.index(0, STATUS), self.index(len(self.items) - 1, STATUS))
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802 - Qt signature
-        return 0 if parent.isValid() else len(self.items)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802 - Qt signature
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
+        self.set_rows(items)
 
     def status(self, item: ScanItem) -> str:
         if item.state == FAILED:
