@@ -41,14 +41,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     tip.add_argument("--tip-library", metavar="DIR", help="labelled threat scans (SIXray root or folder with VOC "
                      "boxes) whose boxed threats are cut out and projected, with the synthetic ones")
     tip.add_argument("--hard-augment", action="store_true", help="synthetic anomalies with known masks (rotation, "
-                     "tile permutation, colour jitter, CutMix); on by default for two-stage, whose attention map "
-                     "learns from the masks")
+                     "tile permutation, colour jitter, CutMix); on by default for models whose attention map "
+                     "learns from the masks (two-stage)")
     tip.add_argument("--semi", action="store_true", help="also show the library's real threat patches to the threat "
                      "head as positives (never to G), and its threat-free patches as negatives")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.models import needs_masks
     from engine.training import TrainJob, train
 
     from ._progress import drive
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     augmenter = None
     if args.tip or args.tip_library or args.semi:
         augmenter, model_config, cfg = _tip_setup(args, grid, model_config, cfg)
-    elif args.hard_augment or args.model == "two-stage":
+    elif args.hard_augment or needs_masks(args.model):
         from engine.training.hard_augment import HardAugmenter
 
         augmenter, cfg = HardAugmenter(), dataclasses.replace(cfg, w_tip=cfg.w_tip or 1.0)

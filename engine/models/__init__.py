@@ -49,6 +49,11 @@ def _lookup(name: str) -> type[AnomalyGAN]:
         raise UnknownModelError(f"unknown model {name!r}; known models: {', '.join(list_models())}") from None
 
 
+def needs_masks(name: str) -> bool:
+    """Whether model ``name`` trains on hard-augmentation masks (see AnomalyGAN.needs_masks)."""
+    return bool(_lookup(name).needs_masks)
+
+
 def model_config_class(name: str) -> type[Any]:
     """The config dataclass of model ``name`` (for building defaults or validating a dict)."""
     return _lookup(name).config_class  # type: ignore[attr-defined,no-any-return]

@@ -38,6 +38,9 @@ class AnomalyGAN(nn.Module):
 
     netg: nn.Module
     netd: nn.Module
+    #: Models whose generator learns from synthetic-anomaly masks (an attention map) set this, so
+    #: training turns hard augmentation on without the caller knowing the model.
+    needs_masks: bool = False
 
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         return self.netg(x).x_hat

@@ -198,6 +198,7 @@ class TwoStage(AnomalyGAN):
     """Attention network (stage 1, netg) and attention-gated ADGAN (stage 2, netd)."""
 
     config_class = TwoStageConfig
+    needs_masks = True  # its attention map is supervised by hard-augmentation masks
 
     def __init__(self, config: TwoStageConfig | None = None) -> None:
         super().__init__()
