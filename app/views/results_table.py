@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from ..controllers.batch_session import FAILED, PENDING, ResultRow
 from .scan_list import AMBER, GREEN, GREY, RED
+from .status import ProgressControls
 from .table_model import ColumnTableModel, Index
 
 COLUMNS = ("Scan", "Score", "Flagged patches", "Category", "Decision", "Error")
@@ -92,7 +93,7 @@ class ResultsModel(ColumnTableModel):
         return None
 
 
-class ResultsPanel(QWidget):
+class ResultsPanel(ProgressControls, QWidget):
     """Reports the scan the analyst picks by path (the screening queue finds its own row)."""
 
     row_activated = Signal(str)
@@ -156,19 +157,6 @@ class ResultsPanel(QWidget):
 
     def set_session(self, text: str) -> None:
         self.session.setText(text)
-
-    def progress(self, text: str, done: int, total: int) -> None:
-        """``total`` 0: a busy bar (listing, opening)."""
-        self.text.setText(text)
-        self.bar.setRange(0, max(total, 0))
-        self.bar.setValue(done)
-        self.bar.show()
-        self.cancel.show()
-
-    def idle(self, text: str) -> None:
-        self.text.setText(text)
-        self.bar.hide()
-        self.cancel.hide()
 
     # -- helpers for the window and tests ------------------------------------------------------
     def visible_rows(self) -> list[ResultRow]:

@@ -6,7 +6,28 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar
 
 
-class StatusView(QStatusBar):
+class ProgressControls:
+    """A label, a progress bar and a Cancel button that show while work runs (status bar, results panel)."""
+
+    text: QLabel
+    bar: QProgressBar
+    cancel: QPushButton
+
+    def progress(self, text: str, done: int, total: int) -> None:
+        """``total`` 0 shows a busy bar (work started, size not known yet)."""
+        self.text.setText(text)
+        self.bar.setRange(0, max(total, 0))
+        self.bar.setValue(done)
+        self.bar.show()
+        self.cancel.show()
+
+    def idle(self, text: str) -> None:
+        self.text.setText(text)
+        self.bar.hide()
+        self.cancel.hide()
+
+
+class StatusView(ProgressControls, QStatusBar):
     cancel_requested = Signal()
 
     def __init__(self) -> None:
@@ -27,19 +48,6 @@ class StatusView(QStatusBar):
         self.addWidget(self.cancel)
         self.addPermanentWidget(self.pixel)
         self.addPermanentWidget(self.model)
-        self.bar.hide()
-        self.cancel.hide()
-
-    def progress(self, text: str, done: int, total: int) -> None:
-        """``total`` 0 shows a busy bar (work started, size not known yet)."""
-        self.text.setText(text)
-        self.bar.setRange(0, max(total, 0))
-        self.bar.setValue(done)
-        self.bar.show()
-        self.cancel.show()
-
-    def idle(self, text: str) -> None:
-        self.text.setText(text)
         self.bar.hide()
         self.cancel.hide()
 
