@@ -105,15 +105,14 @@ def bench_models(sizes: list[int] | tuple[int, ...] = (64, 256), threads: int = 
 
 def _median_scan(folder: Path) -> Path:
     """A synthetic 1268x1038 scan written as JPEG, like a scanner's file."""
-    import cv2
     import numpy as np
 
     from engine.synth.bags import render_bag
+    from engine.synth.render import encode_jpeg
 
     pixels, _ = render_bag(np.random.default_rng(7), (1268, 1038), n_threats=1)
     path = folder / "median-1268x1038.jpg"
-    bgr = cv2.cvtColor((np.clip(pixels, 0, 1) * 255 + 0.5).astype(np.uint8), cv2.COLOR_RGB2BGR)
-    cv2.imwrite(str(path), bgr, [cv2.IMWRITE_JPEG_QUALITY, 92])
+    path.write_bytes(encode_jpeg(pixels))
     return path
 
 
