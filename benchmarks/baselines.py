@@ -13,23 +13,14 @@ import numpy as np
 
 from engine.config import GridConfig
 from engine.data.io import Scan
+from engine.data.material import metal_mask
 from engine.data.patches import extract_patches
 from engine.scoring import ScanResult
 
 
-def metal_fraction_map(pixels: np.ndarray) -> np.ndarray:
-    """Per-pixel 1 where the pseudo-colour says metal (blue hue) or dense (dark)."""
-    u8 = np.clip(pixels * 255, 0, 255).astype(np.uint8)
-    hsv = cv2.cvtColor(u8, cv2.COLOR_RGB2HSV)
-    h, s, v = hsv[..., 0].astype(np.int16), hsv[..., 1], hsv[..., 2]
-    blue = (h >= 90) & (h <= 135) & (s >= 60)
-    dark = v < 70
-    return (blue | dark).astype(np.float32)
-
-
 def metal_rule(scan: Scan, grid: GridConfig) -> ScanResult:
     ps = extract_patches(scan.pixels, grid)
-    m = cv2.integral(metal_fraction_map(scan.pixels))
+    m = cv2.integral(metal_mask(scan.pixels))
     x0, y0, x1, y1 = ps.boxes.T
     area = np.maximum((x1 - x0) * (y1 - y0), 1)
     scores = ((m[y1, x1] - m[y0, x1] - m[y1, x0] + m[y0, x0]) / area).astype(np.float32)

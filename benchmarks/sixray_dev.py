@@ -36,7 +36,8 @@ from engine.data import read_scan  # noqa: E402
 from engine.data.types import ScanRecord  # noqa: E402
 from engine.evaluation import Scored, evaluate, public  # noqa: E402
 from engine.events import EpochEnded  # noqa: E402
-from engine.modelfile import load_model  # noqa: E402
+from engine.mixing import remix, select_gamma  # noqa: E402
+from engine.modelfile import ModelBundle, load_model  # noqa: E402
 from engine.scoring import ScanResult, Scorer  # noqa: E402
 from engine.training import TrainJob, train  # noqa: E402
 
@@ -48,6 +49,12 @@ VARIANTS: dict[str, dict] = {
     "dsa": {"model": "dsa", "config": {}},
     "dsa-tip": {"model": "dsa", "config": {"threat_head": True}, "tip": "projected"},
     "dsa-semi": {"model": "dsa", "config": {"threat_head": True}, "tip": "semi"},
+    # The threat head's loss weighted 3x (w_tip): picked against w_tip 1 on the TIP calibration half only.
+    "dsa-semi-w3": {"model": "dsa", "config": {"threat_head": True}, "tip": "semi", "w_tip": 3.0},
+    # D also sees the metal/dense mask of the pseudo-colour (the issue's "material-aware inputs").
+    "dsa-semi-m": {"model": "dsa", "config": {"threat_head": True, "material": True}, "tip": "semi"},
+    "dsa-semi-m-w3": {"model": "dsa", "config": {"threat_head": True, "material": True}, "tip": "semi",
+                      "w_tip": 3.0},
     "skip-ganomaly": {"model": "skip-ganomaly", "config": {"base": 32}},
     "ganomaly": {"model": "ganomaly", "config": {"base": 32}},
     # Issue #9's published variants, at skip-ganomaly's width (base 32) to fit the same CPU budget.
@@ -69,11 +76,20 @@ def score_all(fn: Callable[[str], ScanResult], records: list[ScanRecord]) -> tup
 
 
 def figures(score_fn: Callable[[str], ScanResult], split: Split, tip_calib: list[ScanRecord],
-            tip_eval: list[ScanRecord]) -> dict:
+            tip_eval: list[ScanRecord], bundle: ModelBundle | None = None) -> dict:
     real, pps = score_all(score_fn, split.eval_threats + split.eval_hosts)
     hosts_c, _ = score_all(score_fn, split.calib_hosts)
     tipc, _ = score_all(score_fn, tip_calib)
     tipe, _ = score_all(score_fn, tip_eval)
+    mix: dict = {}
+    if bundle is not None and bundle.score_stats.get("threat_median") is not None:
+        # The threat head's weight is chosen on the calibration half (TIP scans of library threats in
+        # calibration hosts), like the threshold; the evaluation scans are only remixed with it.
+        choice = select_gamma(tipc + hosts_c, bundle.score_stats, bundle.score.eta)
+        mix = {"gamma": choice.gamma, "calib_figures": {str(g): v for g, v in choice.table.items()}}
+        real, hosts_c, tipc, tipe = ([Scored(s.record, remix(s.result, bundle.score_stats, bundle.score.eta,
+                                                             choice.gamma)) for s in group]
+                                     for group in (real, hosts_c, tipc, tipe))
     cal = calibrate([s.result.score for s in tipc], [s.result.score for s in hosts_c], 0.9, source="tip")
     t = cal.threshold
     hosts_e = [s for s in real if s.record.label == "normal"]
@@ -94,6 +110,7 @@ def figures(score_fn: Callable[[str], ScanResult], split: Split, tip_calib: list
         "real_recall_per_category": {k: v["recall"] for k, v in r_real["per_category"].items()},
         "real_far": r_real["false_alarm_rate"],
         "patches_per_s": pps,
+        **({"mix": mix} if mix else {}),
     }
 
 
@@ -105,7 +122,7 @@ def train_variant(name: str, spec: dict, split: Split, budget: TrainConfig) -> t
         from engine.training.tip_augment import make_augmenter
 
         augmenter = make_augmenter(split.library_threats, GRID, semi=spec["tip"] == "semi", seed=budget.seed)
-        cfg = TrainConfig(**{**budget.__dict__, "w_tip": 1.0})
+        cfg = TrainConfig(**{**budget.__dict__, "w_tip": spec.get("w_tip", 1.0)})
     elif spec.get("augmenter") == "hard":
         from engine.training.hard_augment import HardAugmenter
 
@@ -173,7 +190,7 @@ def main() -> int:
             stamp.write_text(f"{train_s:.1f}\n")
         scorer = Scorer(load_model(path), device="auto")
         t0 = time.perf_counter()
-        res = figures(scorer.score_scan, split, tip_calib, tip_eval)
+        res = figures(scorer.score_scan, split, tip_calib, tip_eval, scorer.bundle)
         res["train_s"], res["total_s"] = train_s, time.perf_counter() - t0 + train_s
         results[name] = res
         log.info("%s: %s", name, json.dumps(res, default=float))

@@ -267,12 +267,13 @@ class Calibration:
 
 def calibrate(threat_scan_scores: Any, normal_scan_scores: Any, target_recall: float,
               hashes: Iterable[Any] = (), source: str = "labelled", *,
-              previous: Calibration | None = None) -> Calibration:
+              previous: Calibration | None = None, normal_patch_scores: Any = None) -> Calibration:
     """Threat calibration: the largest threshold reaching ``target_recall`` on the threat scans.
 
     With ``previous`` (the model's current calibration) its normal patch statistics are kept,
     and its normal scan scores are used when ``normal_scan_scores`` is None or empty; the
     hashes of both are kept, so overlap checks cover every scan behind the numbers.
+    ``normal_patch_scores`` replaces the previous patch statistics (needed when the score mix changed).
     """
     if source not in ("labelled", "tip"):
         raise CalibrationError(f"threat calibration source must be 'labelled' or 'tip', not {source!r}")
@@ -284,7 +285,10 @@ def calibrate(threat_scan_scores: Any, normal_scan_scores: Any, target_recall: f
     normals = _sorted_scores(normal_scan_scores, "normal scan scores")
     if normals.size == 0 and previous is not None:
         normals = previous.normal_scan_scores
-    patches = previous.normal_patch_scores if previous is not None else np.zeros(0)
+    if normal_patch_scores is not None:
+        patches = _sorted_scores(normal_patch_scores, "normal patch scores")
+    else:
+        patches = previous.normal_patch_scores if previous is not None else np.zeros(0)
     all_hashes = (*_hashes(hashes), *(previous.scan_hashes if previous is not None else ()))
     cal = Calibration(patches, normals, threats, target_recall=target, source=source, scan_hashes=all_hashes)
     if cal.n_threat < _FEW_THREAT:

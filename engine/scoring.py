@@ -48,6 +48,7 @@ class ScanResult:
     score: float  # max over patches (-inf for a scan with no content)
     seconds: float
     attention: np.ndarray | None = None  # (N,) mean attention per patch, for models with an attention map
+    components: dict[str, np.ndarray] | None = None  # raw per-patch components, so a new mix needs no rescoring
 
     def flagged(self, threshold: float) -> np.ndarray:
         return self.scores >= threshold
@@ -141,25 +142,27 @@ class Scorer:
         patches = extract_patches(scan.pixels, self.bundle.grid)
         n, bs = len(patches), max(1, self.batch_size)
         parts: list[np.ndarray] = []
-        att: list[np.ndarray] = []
+        comps: dict[str, list[np.ndarray]] = {}
         if progress is not None:
             progress(0, n)
         for i in range(0, n, bs):
             check(cancel)
             scores, raw = self.score_components(patches.arrays[i : i + bs])
             parts.append(scores)
-            if "attention" in raw:
-                att.append(raw["attention"])
+            for k, v in raw.items():
+                comps.setdefault(k, []).append(v)
             if progress is not None:
                 progress(min(i + bs, n), n)
         scores = np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
         m = scan.meta
+        components = {k: np.concatenate(v).astype(np.float32) for k, v in comps.items()}
         return ScanResult(
             path=m.path, name=scan.name, width=m.width, height=m.height, sha256=m.sha256,
             boxes=patches.boxes, scores=scores,
             score=float(scores.max()) if len(scores) else float("-inf"),
             seconds=time.perf_counter() - t0,
-            attention=np.concatenate(att).astype(np.float32) if att else None,
+            attention=components.pop("attention", None),
+            components=components or None,
         )
 
     def score_paths(self, paths: Iterable[str | Path], cancel: CancelToken | None = None,

@@ -8,7 +8,10 @@ from typing import TYPE_CHECKING
 from ._util import resolve_model_path
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from engine.evaluation import Scored
+    from engine.modelfile import ModelBundle
     from engine.scoring import Scorer
 
 
@@ -19,6 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--target-recall", type=float, default=0.9)
     p.add_argument("--source", choices=("labelled", "tip"), default="labelled",
                    help="what the threat scans are (recorded in the calibration)")
+    p.add_argument("--tune-mix", action="store_true",
+                   help="first choose the threat head's weight (gamma) on DATA's threat boxes; needs threat-free "
+                        "scans in DATA too (models with a threat head, e.g. trained with --tip)")
     p.add_argument("--out", default=None, help="write the calibrated model here (default: update --model)")
     p.add_argument("--device", default="auto")
     p.set_defaults(func=run)
@@ -38,10 +44,14 @@ def run(args: argparse.Namespace) -> int:
     ds = load_dataset(args.data)
     records = [r for r in ds.records if r.label in (THREAT, NORMAL)]
     scored = score_with_progress(Scorer(bundle, args.device), records, args.quiet)
+    patches = None
+    if args.tune_mix:
+        scored, patches = tune_mix(bundle, scored)
     threat = np.array([s.result.score for s in scored if s.record.label == THREAT])
     normal = np.array([s.result.score for s in scored if s.record.label == NORMAL])
     cal = calibrate(threat[np.isfinite(threat)], normal[np.isfinite(normal)], args.target_recall,
-                    [s.result.sha256 for s in scored], args.source, previous=bundle.calibration)
+                    [s.result.sha256 for s in scored], args.source, previous=bundle.calibration,
+                    normal_patch_scores=patches)
     bundle.calibration = cal
     out = args.out or model_path
     save_model(bundle, out)
@@ -50,6 +60,31 @@ def run(args: argparse.Namespace) -> int:
     print(f"  achieved recall {cal.achieved_recall:.3f}, estimated false-alarm rate {cal.false_alarm_rate:.3f}")
     print(f"wrote {out}")
     return 0
+
+
+def tune_mix(bundle: ModelBundle, scored: list[Scored]) -> tuple[list[Scored], np.ndarray]:
+    """Choose gamma on the labelled scans and remix them; the normal patch statistics come from DATA
+    too, since the model's own were made with the old mix."""
+    import dataclasses
+
+    import numpy as np
+
+    from engine.data.types import NORMAL
+    from engine.errors import CalibrationError
+    from engine.evaluation import Scored
+    from engine.mixing import remix, select_gamma
+
+    normals = [s for s in scored if s.record.label == NORMAL]
+    if not normals:
+        raise CalibrationError("--tune-mix needs threat-free scans in DATA as well (their patches set the "
+                               "false-alarm statistics of the new mix)")
+    choice = select_gamma(scored, bundle.score_stats, bundle.score.eta)
+    print(choice.describe())
+    bundle.score = dataclasses.replace(bundle.score, extra={**bundle.score.extra, "gamma": choice.gamma})
+    remixed = [Scored(s.record, remix(s.result, bundle.score_stats, bundle.score.eta, choice.gamma))
+               for s in scored]
+    patches = np.concatenate([s.result.scores for s in remixed if s.record.label == NORMAL])
+    return remixed, patches
 
 
 def score_with_progress(scorer: Scorer, records: list, quiet: bool) -> list[Scored]:

@@ -32,7 +32,7 @@ from torch import nn
 
 from . import check_common, register_model
 from .base import AnomalyGAN, DiscOutput, GenOutput
-from .layers import AttentionConv2d, DSConv, SNConv2d, SNConvT2d, SNLinear
+from .layers import AttentionConv2d, DSConv, MaterialChannel, SNConv2d, SNConvT2d, SNLinear
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,7 @@ class DSAConfig:
     heads: int = 4
     threat_head: bool = False
     head_sn: bool = False  # spectral norm in the threat head (off: a Lipschitz-1 head cannot move BCE off ln 2)
+    material: bool = False  # D also sees the metal/dense mask of the pseudo-colour (engine.data.material)
 
     def __post_init__(self) -> None:
         check_common(self)
@@ -125,7 +126,8 @@ class AttentionDiscriminator(nn.Module):
     def __init__(self, cfg: DSAConfig) -> None:
         super().__init__()
         layers: list[nn.Module] = []
-        ch, size = cfg.channels, cfg.input_size
+        self.material = MaterialChannel() if cfg.material else None
+        ch, size = cfg.channels + int(cfg.material), cfg.input_size
         while size > cfg.att_size:
             size //= 2
             # Width set by resolution (d_base at 32 px, doubling per halving), not by layer index,
@@ -149,6 +151,8 @@ class AttentionDiscriminator(nn.Module):
                                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), SNLinear(32, 1, sn=sn))
 
     def forward(self, x: torch.Tensor) -> DiscOutput:
+        if self.material is not None:
+            x = self.material(x)
         f = self.last(self.act(self.attention(self.body(x.contiguous(memory_format=torch.channels_last)))))
         logit = self.classifier(f.sum(dim=(2, 3))).squeeze(1)
         threat = self.threat(f).squeeze(1) if self.threat is not None else None

@@ -1,5 +1,6 @@
 """Small shared layers, one concept each: spectral-norm convs, depthwise-separable
-convs and the attention-augmented convolution (Bello et al., ICCV 2019).
+convs, the attention-augmented convolution (Bello et al., ICCV 2019) and the
+material (metal/dense) input channel.
 
 Spectral norm uses ``torch.nn.utils.parametrizations.spectral_norm``: in eval mode
 it does no power iteration (forward is deterministic) and its ``u``/``v`` vectors
@@ -15,6 +16,8 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm
+
+from ..data.material import HUE_HI, HUE_LO, SAT_MIN, VAL_DARK
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +72,29 @@ class SNLinear(_ResetOriginal, nn.Linear):
         super().__init__(in_f, out_f, bias=bias)
         if sn:
             spectral_norm(self)
+
+
+class MaterialChannel(nn.Module):
+    """Appends the metal/dense mask of ``engine.data.material`` to an RGB (or grey) batch.
+
+    A fixed, parameter-free threshold of the pseudo-colour (no gradient flows through the
+    mask; the RGB channels still carry it). Same rule as the numpy version, on 8-bit values.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        u8 = (x.detach().float().clamp(0, 1) * 255).floor()
+        mx = u8.amax(dim=1)
+        dark = mx < VAL_DARK
+        if x.shape[1] >= 3:
+            r, g, b = u8[:, 0], u8[:, 1], u8[:, 2]
+            mn = u8.amin(dim=1)
+            chroma = mx - mn
+            # Hue (degrees) when blue is the largest channel: 240 + 60 (r - g) / chroma.
+            hue = 240.0 + 60.0 * (r - g) / chroma.clamp_min(1e-6)
+            sat = 255.0 * chroma / mx.clamp_min(1e-6)
+            blue = (b >= mx) & (chroma > 0) & (hue >= 2 * HUE_LO - 1) & (hue < 2 * HUE_HI + 1) & (sat >= SAT_MIN - 0.5)
+            dark = dark | blue
+        return torch.cat([x, dark.unsqueeze(1).to(x.dtype)], dim=1)
 
 
 class DSConv(nn.Module):

@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.cli import main
+from engine.data import load_dataset, read_scan
+from engine.data.patches import extract_patches
 from engine.data.sixray import write_voc
-from engine.data.types import Box
+from engine.data.types import NORMAL, Box
 from engine.modelfile import load_model
+from engine.scoring import Scorer
 from tests.integration.test_train_scan import make_data
 
 FAST = ["--epochs", "1", "--input-size", "64", "--patch", "128", "--batch-size", "8",
@@ -34,6 +37,25 @@ def test_tip_semi_trains_a_threat_head_that_scores(tmp_path: Path, capsys) -> No
     assert "tip" in bundle.history[0]  # the head's loss was trained
     assert main(["scan", str(data / "threat"), "--model", str(out)]) == 0
     assert "t0" in capsys.readouterr().out
+
+    # calibrate --tune-mix: gamma is chosen on the labelled scans, then the threshold under that mix.
+    tuned = tmp_path / "tuned.h5"
+    assert main(["-q", "calibrate", str(lib), "--model", str(out), "--tune-mix", "--out", str(tuned)]) == 0
+    printed = capsys.readouterr().out
+    assert "chose gamma" in printed and "top_hit_rate" in printed
+    t = load_model(tuned)
+    gamma = t.score.extra["gamma"]
+    assert f"chose gamma {gamma:g}" in printed
+    normal = [r for r in load_dataset(lib).records if r.label == NORMAL]
+    patches = extract_patches(read_scan(normal[0].path).pixels, t.grid)
+    # The new calibration's patch statistics are the library normals' patches under the new mix.
+    assert t.calibration.normal_patch_scores.size == len(patches.boxes)
+    expected = Scorer(t, "cpu").score_arrays(patches.arrays)
+    assert sorted(expected.tolist()) == sorted(t.calibration.normal_patch_scores.tolist())
+    # Without threat-free scans the new mix would keep stale patch statistics: refused.
+    assert main(["-q", "calibrate", str(lib / "threat"), "--model", str(out), "--tune-mix",
+                 "--out", str(tmp_path / "no.h5")]) == 1
+    assert "threat-free scans" in capsys.readouterr().err
 
 
 def test_semi_without_a_library_and_a_library_without_boxes_are_clear_errors(tmp_path: Path, capsys) -> None:

@@ -9,6 +9,7 @@ import dataclasses
 import json
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -209,3 +210,35 @@ def test_dsa_threat_head_learns_a_separable_task() -> None:
         opt.step()
         losses.append(float(loss.detach()))
     assert sum(losses[-5:]) / 5 < 0.35, losses
+
+
+def test_material_channel_matches_the_numpy_metal_mask() -> None:
+    """One rule in two places (the metal baseline's numpy, the model's torch): they must agree."""
+    from engine.data.material import metal_mask
+    from engine.models.layers import MaterialChannel
+
+    rng = np.random.default_rng(0)
+    img = rng.random((96, 96, 3)).astype(np.float32)
+    img[:8, :8] = (0.1, 0.3, 0.9)  # metal blue
+    img[8:16, :8] = (0.95, 0.6, 0.2)  # organic orange
+    img[16:24, :8] = 0.05  # too dense to penetrate
+    ref = metal_mask(img)
+    out = MaterialChannel()(torch.from_numpy(img.transpose(2, 0, 1).copy())[None])
+    assert out.shape == (1, 4, 96, 96)
+    assert torch.equal(out[0, :3], torch.from_numpy(img.transpose(2, 0, 1)))
+    mask = out[0, 3].numpy()
+    assert mask[:8, :8].all() and not mask[8:16, :8].any() and mask[16:24, :8].all()
+    assert (mask == ref).mean() > 0.995  # OpenCV's fixed-point hue rounds a few boundary pixels
+    assert 0.1 < ref.mean() < 0.5  # the random image really exercises both outcomes
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_dsa_material_option_adds_a_discriminator_input(channels: int) -> None:
+    model = build("dsa", threat_head=True, material=True, channels=channels).train()
+    first = next(m for m in model.netd.body.modules() if isinstance(m, torch.nn.Conv2d))
+    assert first.in_channels == channels + 1
+    x = torch.rand(4, channels, 64, 64)
+    d = model.netd(x)
+    assert d.threat_logit.shape == (4,) and torch.isfinite(d.features).all()
+    (d.logit.sum() + d.threat_logit.sum()).backward()
+    assert all(p.grad is not None for p in model.netd.parameters() if p.requires_grad)
