@@ -40,6 +40,7 @@ from engine.mixing import remix, select_gamma  # noqa: E402
 from engine.modelfile import ModelBundle, load_model  # noqa: E402
 from engine.scoring import ScanResult, Scorer  # noqa: E402
 from engine.training import TrainJob, train  # noqa: E402
+from engine.training.augmentation import training_augmentation  # noqa: E402
 
 log = logging.getLogger("sixray_dev")
 OUT = Path(__file__).resolve().parent / "out"
@@ -116,19 +117,12 @@ def figures(score_fn: Callable[[str], ScanResult], split: Split, tip_calib: list
 
 def train_variant(name: str, spec: dict, split: Split, budget: TrainConfig) -> tuple[Path, float]:
     out = OUT / "models" / f"{name}.h5"
-    augmenter = None
-    cfg = budget
-    if spec.get("tip"):
-        from engine.training.tip_augment import make_augmenter
-
-        augmenter = make_augmenter(split.library_threats, GRID, semi=spec["tip"] == "semi", seed=budget.seed)
-        cfg = TrainConfig(**{**budget.__dict__, "w_tip": spec.get("w_tip", 1.0)})
-    elif spec.get("augmenter") == "hard":
-        from engine.training.hard_augment import HardAugmenter
-
-        augmenter = HardAugmenter()
-        cfg = TrainConfig(**{**budget.__dict__, "w_tip": 1.0})
-    job = TrainJob(split.train_normals, spec["model"], str(out), spec["config"], GRID, cfg, ScoreConfig(),
+    cfg = TrainConfig(**{**budget.__dict__, "w_tip": spec.get("w_tip", 0.0)})
+    augmenter, config, cfg = training_augmentation(
+        spec["model"], spec["config"], cfg, GRID, tip=bool(spec.get("tip")),
+        tip_threats=split.library_threats if spec.get("tip") else (), semi=spec.get("tip") == "semi",
+        hard=spec.get("augmenter") == "hard")
+    job = TrainJob(split.train_normals, spec["model"], str(out), config, GRID, cfg, ScoreConfig(),
                    device="auto", exclude_hashes=split.eval_hashes(), augmenter=augmenter)
     t0 = time.perf_counter()
     for ev in train(job):

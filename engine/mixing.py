@@ -26,7 +26,7 @@ from .scoring import ScanResult, combine
 
 log = logging.getLogger(__name__)
 
-GAMMAS: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
+GAMMAS: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 CRITERIA = ("patch_auc_within_threat", "patch_auc", "top_hit_rate")
 
 

@@ -43,28 +43,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     tip.add_argument("--hard-augment", action="store_true", help="synthetic anomalies with known masks (rotation, "
                      "tile permutation, colour jitter, CutMix); on by default for models whose attention map "
                      "learns from the masks (two-stage)")
+    tip.add_argument("--w-tip", type=float, default=0.0, help="weight of the augmentation loss (threat head or "
+                     "attention; default 1 when augmenting)")
     tip.add_argument("--semi", action="store_true", help="also show the library's real threat patches to the threat "
                      "head as positives (never to G), and its threat-free patches as negatives")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.models import needs_masks
     from engine.training import TrainJob, train
+    from engine.training.augmentation import training_augmentation
 
     from ._progress import drive
 
     grid = GridConfig(patch=args.patch, stride=args.stride or args.patch, input_size=args.input_size)
     cfg = dataclasses.replace(TrainConfig(), epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                              lr_d=args.lr_d, seed=args.seed, max_patches_per_scan=args.max_patches_per_scan)
+                              lr_d=args.lr_d, w_tip=args.w_tip, seed=args.seed,
+                              max_patches_per_scan=args.max_patches_per_scan)
     model_config = json.loads(args.model_config)
-    augmenter = None
-    if args.tip or args.tip_library or args.semi:
-        augmenter, model_config, cfg = _tip_setup(args, grid, model_config, cfg)
-    elif args.hard_augment or needs_masks(args.model):
-        from engine.training.hard_augment import HardAugmenter
-
-        augmenter, cfg = HardAugmenter(), dataclasses.replace(cfg, w_tip=cfg.w_tip or 1.0)
+    augmenter, model_config, cfg = training_augmentation(
+        args.model, model_config, cfg, grid, tip=args.tip, tip_threats=_tip_library(args), semi=args.semi,
+        hard=args.hard_augment)
     job = TrainJob(data=args.data, model=args.model, out=args.out, model_config=model_config,
                    grid=grid, train=cfg, score=ScoreConfig(), device=args.device, resume=args.resume,
                    augmenter=augmenter)
@@ -74,23 +73,16 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _tip_setup(args: argparse.Namespace, grid: GridConfig, model_config: dict, cfg: TrainConfig
-               ) -> tuple[object, dict, TrainConfig]:
-    """The TIP augmenter, a threat head where the model has one, and the head's loss weight."""
+def _tip_library(args: argparse.Namespace) -> list:
+    """The boxed threat scans of --tip-library, with errors in the flags' own words."""
     from engine.data import load_dataset
     from engine.errors import DatasetError
-    from engine.models import model_config_class
-    from engine.training.tip_augment import make_augmenter
 
     if args.semi and not args.tip_library:
         raise DatasetError("--semi needs --tip-library (the labelled threat scans it learns from)")
-    threats = []
-    if args.tip_library:
-        threats = [r for r in load_dataset(args.tip_library).threats if r.boxes]
-        if not threats:
-            raise DatasetError(f"{args.tip_library}: no threat scans with boxes to use as a TIP library")
-    fields = {f.name for f in dataclasses.fields(model_config_class(args.model))}
-    if "threat_head" in fields:
-        model_config = {"threat_head": True, **model_config}
-    augmenter = make_augmenter(threats, grid, semi=args.semi, seed=args.seed, synthetic=True)
-    return augmenter, model_config, dataclasses.replace(cfg, w_tip=cfg.w_tip or 1.0)
+    if not args.tip_library:
+        return []
+    threats = [r for r in load_dataset(args.tip_library).threats if r.boxes]
+    if not threats:
+        raise DatasetError(f"{args.tip_library}: no threat scans with boxes to use as a TIP library")
+    return threats

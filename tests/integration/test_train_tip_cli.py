@@ -69,10 +69,10 @@ def test_semi_without_a_library_and_a_library_without_boxes_are_clear_errors(tmp
     assert not out.exists()
 
 
-def test_two_stage_trains_its_attention_from_hard_augmentation_by_default(tmp_path: Path) -> None:
+def test_two_stage_trains_its_attention_from_hard_augmentation_by_default_at_the_given_weight(tmp_path: Path) -> None:
     data = make_data(tmp_path / "d", n_normal=4, n_threat=1)
     out = tmp_path / "ts.h5"
     fast = [a if a != '{"base": 8}' else '{"base": 8, "d_base": 8}' for a in FAST]
-    assert main(["-q", "train", str(data), "--model", "two-stage", "--out", str(out), *fast]) == 0
+    assert main(["-q", "train", str(data), "--model", "two-stage", "--out", str(out), *fast, "--w-tip", "2"]) == 0
     bundle = load_model(out)
-    assert bundle.train.w_tip == 1.0 and "att" in " ".join(bundle.history[0])  # the attention loss ran
+    assert bundle.train.w_tip == 2.0 and "att" in " ".join(bundle.history[0])  # the attention loss ran
