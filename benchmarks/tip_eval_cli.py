@@ -6,7 +6,8 @@ For each model trained by ``sixray_dev.py`` (``benchmarks/out/models/NAME.h5``):
 
 1. ``bagscan calibrate`` at target recall 0.9 on the *calibration half*: library
    threats projected (TIP) into the calibration hosts, plus those hosts as the
-   threat-free scans;
+   threat-free scans (``--tune-mix`` for models with a threat head: its weight is
+   chosen there too);
 2. ``bagscan eval`` on the *evaluation half*: evaluation threats projected into the
    evaluation hosts, plus those hosts (``--json`` and ``--plots``);
 3. ``bagscan eval`` on the real evaluation threat scans plus the evaluation hosts,
@@ -33,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.protocol import make_split  # noqa: E402
 from benchmarks.tip_sets import tip_sets  # noqa: E402
 from engine.data.types import CATEGORIES, ScanRecord  # noqa: E402
+from engine.modelfile import load_model  # noqa: E402
 
 log = logging.getLogger("tip_eval_cli")
 OUT = Path(__file__).resolve().parent / "out"
@@ -87,8 +89,10 @@ def main() -> int:
         model = OUT / "models" / f"{name}.h5"
         calibrated = OUT / "models" / f"{name}.tipcal.h5"
         plots = OUT / "plots" / name
+        # A model with a threat head also gets its head's weight chosen on the calibration half.
+        tune = ["--tune-mix"] if "threat_median" in load_model(model).score_stats else []
         print(_run("calibrate", str(calib_dir), "--model", str(model), "--target-recall", str(args.target_recall),
-                   "--source", "tip", "--out", str(calibrated)))
+                   "--source", "tip", "--out", str(calibrated), *tune))
         tip_json, real_json = OUT / f"eval-tip-{name}.json", OUT / f"eval-real-{name}.json"
         print(f"## {name}: bagscan eval on the TIP evaluation half")
         print(_run("eval", str(eval_dir), "--model", str(calibrated), "--json", str(tip_json), "--plots", str(plots)))

@@ -20,8 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .data.types import NORMAL
 from .errors import CalibrationError
 from .evaluation import Scored, evaluate
+from .modelfile import ModelBundle
 from .scoring import ScanResult, combine
 
 log = logging.getLogger(__name__)
@@ -76,3 +78,22 @@ def select_gamma(scored: Sequence[Scored], stats: Mapping[str, float], eta: floa
     choice = MixChoice(best[0], best[1], table)
     log.info("%s", choice.describe())
     return choice
+
+
+def tune_mix(bundle: ModelBundle, scored: Sequence[Scored],
+             candidates: Sequence[float] = GAMMAS) -> tuple[MixChoice, list[Scored], np.ndarray]:
+    """Choose gamma on labelled scans, store it in ``bundle`` and remix them.
+
+    Returns the choice, the remixed scans and their normal patch scores: the model's own
+    normal patch statistics were made under the old mix, so a calibration after this must
+    take these instead. Refused without threat-free scans, which would leave none.
+    """
+    if not any(s.record.label == NORMAL for s in scored):
+        raise CalibrationError("choosing gamma needs threat-free scans as well (their patches set the "
+                               "false-alarm statistics of the new mix)")
+    choice = select_gamma(scored, bundle.score_stats, bundle.score.eta, candidates)
+    bundle.score = dataclasses.replace(bundle.score, extra={**bundle.score.extra, "gamma": choice.gamma})
+    remixed = [Scored(s.record, remix(s.result, bundle.score_stats, bundle.score.eta, choice.gamma))
+               for s in scored]
+    patches = np.concatenate([s.result.scores for s in remixed if s.record.label == NORMAL])
+    return choice, remixed, patches

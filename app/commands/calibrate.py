@@ -8,10 +8,7 @@ from typing import TYPE_CHECKING
 from ._util import resolve_model_path
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from engine.evaluation import Scored
-    from engine.modelfile import ModelBundle
     from engine.scoring import Scorer
 
 
@@ -46,7 +43,10 @@ def run(args: argparse.Namespace) -> int:
     scored = score_with_progress(Scorer(bundle, args.device), records, args.quiet)
     patches = None
     if args.tune_mix:
-        scored, patches = tune_mix(bundle, scored)
+        from engine.mixing import tune_mix
+
+        choice, scored, patches = tune_mix(bundle, scored)
+        print(choice.describe())
     threat = np.array([s.result.score for s in scored if s.record.label == THREAT])
     normal = np.array([s.result.score for s in scored if s.record.label == NORMAL])
     cal = calibrate(threat[np.isfinite(threat)], normal[np.isfinite(normal)], args.target_recall,
@@ -60,31 +60,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"  achieved recall {cal.achieved_recall:.3f}, estimated false-alarm rate {cal.false_alarm_rate:.3f}")
     print(f"wrote {out}")
     return 0
-
-
-def tune_mix(bundle: ModelBundle, scored: list[Scored]) -> tuple[list[Scored], np.ndarray]:
-    """Choose gamma on the labelled scans and remix them; the normal patch statistics come from DATA
-    too, since the model's own were made with the old mix."""
-    import dataclasses
-
-    import numpy as np
-
-    from engine.data.types import NORMAL
-    from engine.errors import CalibrationError
-    from engine.evaluation import Scored
-    from engine.mixing import remix, select_gamma
-
-    normals = [s for s in scored if s.record.label == NORMAL]
-    if not normals:
-        raise CalibrationError("--tune-mix needs threat-free scans in DATA as well (their patches set the "
-                               "false-alarm statistics of the new mix)")
-    choice = select_gamma(scored, bundle.score_stats, bundle.score.eta)
-    print(choice.describe())
-    bundle.score = dataclasses.replace(bundle.score, extra={**bundle.score.extra, "gamma": choice.gamma})
-    remixed = [Scored(s.record, remix(s.result, bundle.score_stats, bundle.score.eta, choice.gamma))
-               for s in scored]
-    patches = np.concatenate([s.result.scores for s in remixed if s.record.label == NORMAL])
-    return remixed, patches
 
 
 def score_with_progress(scorer: Scorer, records: list, quiet: bool) -> list[Scored]:
