@@ -44,6 +44,8 @@ from engine.training.augmentation import training_augmentation  # noqa: E402
 
 log = logging.getLogger("sixray_dev")
 OUT = Path(__file__).resolve().parent / "out"
+MODELS = OUT / "models"  # with --tag T: out/models-T and out/sixray_dev-T.json (another budget, kept apart)
+RESULT = OUT / "sixray_dev.json"
 GRID = GridConfig(patch=256, stride=256, input_size=64)
 
 VARIANTS: dict[str, dict] = {
@@ -116,7 +118,7 @@ def figures(score_fn: Callable[[str], ScanResult], split: Split, tip_calib: list
 
 
 def train_variant(name: str, spec: dict, split: Split, budget: TrainConfig) -> tuple[Path, float]:
-    out = OUT / "models" / f"{name}.h5"
+    out = MODELS / f"{name}.h5"
     cfg = TrainConfig(**{**budget.__dict__, "w_tip": spec.get("w_tip", 0.0)})
     augmenter, config, cfg = training_augmentation(
         spec["model"], spec["config"], cfg, GRID, tip=bool(spec.get("tip")),
@@ -140,11 +142,18 @@ def main() -> int:
     ap.add_argument("--patches-per-scan", type=int, default=8)
     ap.add_argument("--reuse", action="store_true", help="reuse trained models in benchmarks/out/models")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0,
+                    help="training seed; other than 0, rows and model files are named VARIANT-seedN")
     ap.add_argument("--train-only", action="store_true", help="train the variants, compute no figures")
     ap.add_argument("--merge", action="store_true",
                     help="keep the rows already in benchmarks/out/sixray_dev.json (same split and budget) and "
                          "add or replace only these variants")
+    ap.add_argument("--tag", default="", help="keep this run's models and JSON apart (e.g. a larger budget)")
     args = ap.parse_args()
+    if args.tag:
+        global MODELS, RESULT
+        MODELS, RESULT = OUT / f"models-{args.tag}", OUT / f"sixray_dev-{args.tag}.json"
+    MODELS.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     torch.set_num_threads(args.threads)
     if not Path(args.root, "JPEGImage").is_dir():
@@ -152,11 +161,14 @@ def main() -> int:
         return 1
     split = make_split(args.root)
     log.info("split: %s", split.describe())
-    budget = TrainConfig(epochs=args.epochs, max_patches_per_scan=args.patches_per_scan, batch_size=64)
+    budget = TrainConfig(epochs=args.epochs, max_patches_per_scan=args.patches_per_scan, batch_size=64,
+                         seed=args.seed)
+    names = [n if args.seed == 0 else f"{n}-seed{args.seed}" for n in args.variants.split(",")]
+    specs = {n: VARIANTS[v] for n, v in zip(names, args.variants.split(","), strict=True)}
     if args.train_only:
-        for name in args.variants.split(","):
-            _, secs = train_variant(name, VARIANTS[name], split, budget)
-            (OUT / "models" / f"{name}.train_s").write_text(f"{secs:.1f}\n")
+        for name in names:
+            _, secs = train_variant(name, specs[name], split, budget)
+            (MODELS / f"{name}.train_s").write_text(f"{secs:.1f}\n")
         return 0
     from benchmarks.tip_sets import tip_sets
 
@@ -173,9 +185,9 @@ def main() -> int:
         res["train_s"], res["total_s"] = 0.0, time.perf_counter() - t0
         results[name] = res
         log.info("%s: %s", name, json.dumps(res, default=float))
-    for name in args.variants.split(","):
-        spec = VARIANTS[name]
-        path = OUT / "models" / f"{name}.h5"
+    for name in names:
+        spec = specs[name]
+        path = MODELS / f"{name}.h5"
         stamp = path.with_suffix(".train_s")
         if args.reuse and path.is_file():
             train_s = float(stamp.read_text()) if stamp.is_file() else float("nan")
@@ -196,7 +208,7 @@ def main() -> int:
 
 def _previous(args: argparse.Namespace, split: Split) -> dict[str, dict]:
     """Rows of an earlier run, only if it used this split and budget (else figures would not compare)."""
-    path = OUT / "sixray_dev.json"
+    path = RESULT
     if not path.is_file():
         return {}
     old = json.loads(path.read_text())
@@ -225,7 +237,7 @@ def write(results: dict, args: argparse.Namespace, split: Split) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     payload = {"budget": {"epochs": args.epochs, "patches_per_scan": args.patches_per_scan, "grid": GRID.__dict__},
                "split": split.describe(), "results": results}
-    (OUT / "sixray_dev.json").write_text(json.dumps(payload, indent=2, default=float))
+    RESULT.write_text(json.dumps(payload, indent=2, default=float))
 
 
 def print_table(results: dict) -> None:
