@@ -1,7 +1,8 @@
 """The main window: builds the views, the worker and the controllers and wires them together.
 
-No screening logic lives here (it is in :mod:`app.controllers`), only layout,
-actions, menus, keys, drag and drop, and the connections between parts.
+No screening logic lives here (it is in :mod:`app.controllers`), only layout and the
+connections between parts. The menus, keys and toolbar are built by :mod:`app.menus`,
+the file and name dialogs are in :mod:`app.dialogs.choosers`, drops are sorted by :mod:`app.drops`.
 """
 
 from __future__ import annotations
@@ -12,28 +13,27 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
-    QFileDialog,
-    QInputDialog,
     QLabel,
     QMainWindow,
-    QToolBar,
     QVBoxLayout,
     QWidget,
 )
 
 from .controllers.batch import BatchSessionController
-from .controllers.batch_session import is_session_file, model_to_load
+from .controllers.batch_session import model_to_load
+from .controllers.model import device_label
 from .controllers.officer import OfficerController
 from .controllers.screening import ScreeningController
 from .controllers.session import BackendFactory, SessionController
 from .controllers.threshold import ThresholdController
+from .dialogs.choosers import ask_folder, ask_model, ask_operator, ask_scans, ask_session
 from .dialogs.error import ErrorReporter
-from .dialogs.export_dialog import SESSION_FILTER, ExportDialog
+from .dialogs.export_dialog import ExportDialog
+from .drops import Drop, local_paths
+from .menus import build_menus
 from .settings import Settings, user_data_dir
-from .views import enhance
 from .views.display_panel import DisplayPanel
 from .views.model_panel import ModelPanel
 from .views.results_table import ResultsPanel
@@ -45,9 +45,6 @@ from .views.threshold_panel import ThresholdPanel
 from .workers import ScoringWorker
 
 log = logging.getLogger(__name__)
-
-MODEL_FILTER = "bagscan models (*.h5);;All files (*)"
-SCAN_FILTER = "Scans (*.jpg *.jpeg *.png *.bmp *.tif *.tiff);;All files (*)"
 
 
 class MainWindow(QMainWindow):
@@ -92,14 +89,14 @@ class MainWindow(QMainWindow):
         self.screening = ScreeningController(self.worker, self.scan_view, self.scan_list, self.status)
         self.threshold = ThresholdController(self.threshold_panel)
         self.officer = OfficerController(self.screening, self.threshold,
-                                         operator_provider or self._ask_operator,
+                                         operator_provider or (lambda: ask_operator(self, self.settings)),
                                          audit_fallback_dir or user_data_dir(), self.settings.auto_advance)
         self.batch = BatchSessionController(self.screening, self.results, self.reporter,
                                             audit_fallback_dir or user_data_dir(), device)
         self.export_dialog = ExportDialog(self.reporter, self, lambda: self.batch.run)
         self._folder: str | None = None  # the folder being opened: it gets a batch session
         self._wire()
-        self._build_actions()
+        self.menu_actions = build_menus(self)  # menus, keys and the decision toolbar
         self.threshold.set_calibration(None)
         self.resize(1400, 900)
         geometry = self.settings.geometry()
@@ -160,69 +157,6 @@ class MainWindow(QMainWindow):
         self.threshold.threshold_changed.connect(b.set_threshold)
         self.officer.decided.connect(b.record_decision)  # after the audit log, before moving on
 
-    def _action(self, text: str, keys: str | list[str], slot: Callable[..., Any], menu: Any = None,
-                checkable: bool = False) -> QAction:
-        act = QAction(text, self)
-        seqs = [QKeySequence(k) for k in ([keys] if isinstance(keys, str) else keys) if k]
-        act.setShortcuts(seqs)
-        act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        act.setCheckable(checkable)
-        (act.toggled if checkable else act.triggered).connect(slot)
-        self.addAction(act)  # keys work wherever focus is in the window
-        if menu is not None:
-            menu.addAction(act)
-        return act
-
-    def _build_actions(self) -> None:
-        mb = self.menuBar()
-        f = mb.addMenu("&File")
-        self._action("Open &Scan…", "Ctrl+O", self.choose_scans, f)
-        self._action("Open &Folder or SIXray Root…", "Ctrl+Shift+O", self.choose_folder, f)
-        self._action("Choose &Model File…", "Ctrl+M", self.choose_model, f)
-        f.addSeparator()
-        self._action("Open S&ession…", "Ctrl+Shift+E", self.choose_session, f)
-        self.export_action = self._action("&Export Report…", "Ctrl+E", self.show_export, f)
-        self._action("Cancel &Batch", "", self.batch.cancel, f)
-        f.addSeparator()
-        self._action("&Quit", "Ctrl+Q", self.close, f)
-        sc = mb.addMenu("&Screening")
-        self.clear_action = self._action("&Clear", "C", self.officer.clear, sc)
-        self.suspect_action = self._action("&Suspect — send to hand search", "S", self.officer.suspect, sc)
-        sc.addSeparator()
-        self.next_action = self._action("&Next Scan", "N", self.screening.next, sc)
-        self.prev_action = self._action("&Previous Scan", "P", self.screening.previous, sc)
-        self._action("&Rescore", "F5", self.screening.rescore, sc)
-        self.cancel_action = self._action("Cancel Scoring", "Esc", self.screening.cancel, sc)
-        vm = mb.addMenu("&View")
-        self._action("&Fit", "F", self.scan_view.fit, vm)
-        self._action("Actual Size (1:1)", "A", self.scan_view.actual_size, vm)
-        self._action("Zoom In", ["+", "="], lambda: self.scan_view.zoom(1.25), vm)
-        self._action("Zoom Out", "-", lambda: self.scan_view.zoom(0.8), vm)
-        vm.addSeparator()
-        self.cues_action = self._action("Show/Hide Model Cues", "H", self.toggle_cues, vm)
-        self.attention_action = self._action("Attention Map Overlay (two-stage models)", "M",
-                                             self.scan_view.set_attention_overlay, vm, checkable=True)
-        vm.addSeparator()
-        for m in enhance.MODES:
-            if m.key == "standard":
-                self._action("Standard Image (reset)", m.shortcut, self.reset_display, vm)
-            else:
-                self._action(m.label, m.shortcut, lambda _=False, k=m.key: self.display_panel.set_mode(k), vm)
-        labels = ((self.clear_action, "Clear  [C]"), (self.suspect_action, "Suspect: hand search  [S]"),
-                  (self.prev_action, "◀  Previous  [P]"), (self.next_action, "Next  [N]  ▶"))
-        for act, text in labels:
-            act.setIconText(text)
-        tb = QToolBar("Decision")
-        tb.setObjectName("decisionBar")
-        tb.setMovable(False)
-        for act, name in ((self.clear_action, "clearButton"), (self.suspect_action, "suspectButton")):
-            tb.addAction(act)
-            tb.widgetForAction(act).setObjectName(name)
-        tb.addSeparator()
-        tb.addAction(self.prev_action)
-        tb.addAction(self.next_action)
-        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
-
     # -- user actions ---------------------------------------------------------------------------
     def open_paths(self, paths: list[str]) -> bool:
         """Scans, or a folder: a folder is also scored into its batch session in the background."""
@@ -238,8 +172,7 @@ class MainWindow(QMainWindow):
         self.batch.open_session(path, self._model_file())
 
     def choose_session(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open session", self.settings.last_dir, SESSION_FILTER)
-        if path:
+        if path := ask_session(self, self.settings):
             self.open_session(path)
 
     def show_export(self) -> None:
@@ -257,20 +190,15 @@ class MainWindow(QMainWindow):
         return self.session.load_model(str(path))
 
     def choose_scans(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Open scans", self.settings.last_dir, SCAN_FILTER)
-        if files:
+        if files := ask_scans(self, self.settings):
             self.open_paths(files)
 
     def choose_folder(self) -> None:
-        d = QFileDialog.getExistingDirectory(self, "Open a folder or SIXray root", self.settings.last_dir)
-        if d:
-            self.open_paths([d])
+        if folder := ask_folder(self, self.settings):
+            self.open_paths([folder])
 
     def choose_model(self) -> None:
-        last = self.settings.model_path
-        start = str(Path(last).parent) if last else self.settings.last_dir
-        path, _ = QFileDialog.getOpenFileName(self, "Choose model file", start, MODEL_FILTER)
-        if path:
+        if path := ask_model(self, self.settings):
             self.load_model(path)
 
     def toggle_cues(self) -> None:
@@ -279,14 +207,6 @@ class MainWindow(QMainWindow):
     def reset_display(self) -> None:
         self.display_panel.reset()
         self.scan_view.reset_display()
-
-    def _ask_operator(self) -> str | None:
-        name, ok = QInputDialog.getText(self, "Operator", "Operator name for the audit log:",
-                                        text=self.settings.last_operator)
-        if ok and name.strip():
-            self.settings.last_operator = name.strip()
-            return name.strip()
-        return None
 
     # -- controller events --------------------------------------------------------------------
     def _on_opened(self, records: list, session_dir: str) -> None:
@@ -310,10 +230,7 @@ class MainWindow(QMainWindow):
             self.status.model.setText("no model")
             return
         self.officer.set_model(info.name, info.path)
-        device = info.device
-        if device.startswith("CPU"):  # the worker sets its own torch threads; show those
-            n = self.worker.threads
-            device = f"CPU ({n} scoring thread{'s' if n != 1 else ''})"
+        device = device_label(info.device, self.worker.threads)
         self.model_panel.show_info(info.name, info.path, device, info.calibration_text)
         self.status.model.setText(f"{info.name} · {device}")
 
@@ -335,22 +252,18 @@ class MainWindow(QMainWindow):
             self.resizeDocks([self._docks[2]], [200], Qt.Orientation.Vertical)
 
     def dragEnterEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
-        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+        if local_paths(event.mimeData()):
             event.acceptProposedAction()
 
     def dropEvent(self, event: Any) -> None:  # noqa: N802
-        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
-        h5 = [p for p in paths if p.lower().endswith(".h5")]
-        sessions = [p for p in h5 if is_session_file(p)]
-        models = [p for p in h5 if p not in sessions]
-        scans = [p for p in paths if p not in h5]
+        drop = Drop.of(event.mimeData())
         event.acceptProposedAction()
-        if models:
-            self.load_model(models[0])
-        if scans:
-            self.open_paths(scans)
-        elif sessions:
-            self.open_session(sessions[0])
+        if drop.models:
+            self.load_model(drop.models[0])
+        if drop.scans:
+            self.open_paths(drop.scans)
+        elif drop.sessions:
+            self.open_session(drop.sessions[0])
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802
         self.batch.shutdown()

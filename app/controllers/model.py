@@ -42,6 +42,13 @@ class ModelInfo:
         return f"normal statistics only ({cal.n_normal} held-out normal scans)"
 
 
+def device_label(device: str, threads: int) -> str:
+    """On CPU the worker sets its own torch threads (fewer than cores), so the label shows those."""
+    if not device.startswith("CPU"):
+        return device
+    return f"CPU ({threads} scoring thread{'s' if threads != 1 else ''})"
+
+
 class EngineBackend:
     """One model on one device; used only from the scoring worker thread after construction."""
 
