@@ -1,7 +1,8 @@
 """Batch sessions in the window: score a folder into a session file in the background, reopen it later.
 
 The job (:mod:`app.controllers.batch_session`) runs on a :class:`~app.workers.JobWorker`;
-this controller turns its events into table rows and status text on the GUI thread, and
+this controller turns its events into table rows (kept by
+:class:`~app.controllers.batch_rows.SessionRows`) and status text on the GUI thread, and
 drops events of jobs it has moved past (each job carries a generation number).
 
 A scan picked in the results table is shown with the session's result (of the model in
@@ -13,10 +14,9 @@ usually runs ahead of the batch. Decisions go to :class:`SessionDecisions`.
 from __future__ import annotations
 
 import logging
-import math
 from functools import partial
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
@@ -26,30 +26,20 @@ from engine.storage import SessionStore
 
 from ..dialogs.error import ErrorReporter
 from ..workers import JobWorker
+from .batch_rows import ResultsTableLike, SessionRows
 from .batch_session import (
     PENDING,
     ResultRow,
     SessionReady,
     SessionRequest,
     SessionRun,
-    merge_rows,
     record_of,
     session_events,
 )
-from .items import SCORED
 from .screening import ScreeningController
 from .session_decisions import SessionDecisions, path_key
 
 log = logging.getLogger(__name__)
-
-
-class ResultsTableLike(Protocol):
-    def set_rows(self, rows: list[ResultRow]) -> None: ...
-    def refresh(self, row: int | None = None) -> None: ...
-    def set_threshold(self, threshold: float) -> None: ...
-    def set_session(self, text: str) -> None: ...
-    def progress(self, text: str, done: int, total: int) -> None: ...
-    def idle(self, text: str) -> None: ...
 
 
 class BatchSessionController(QObject):
@@ -69,16 +59,20 @@ class BatchSessionController(QObject):
         self.request: SessionRequest | None = None
         self.path: str | None = None  # the open session file
         self.ready: SessionReady | None = None
-        self.rows: list[ResultRow] = []
-        self._rows: dict[str, int] = {}  # abspath -> row
-        self._results: dict[str, Any] = {}  # abspath -> ScanResult, for the screening view
+        self.session_rows = SessionRows(table, screening)
         self.decisions = SessionDecisions(
             lambda path, reason: reporter.engine_error("Decision not saved in the session", path, reason))
         self._jobs: dict[int, tuple[JobWorker, SessionRun]] = {}
-        self._screen: dict[str, int] = {}  # abspath -> row of the screening queue
-        self._screen_items: list[Any] | None = None
-        self.threshold = math.inf
         self._session_text = ""
+
+    @property
+    def rows(self) -> list[ResultRow]:
+        """The results table's rows (the table shows this very list)."""
+        return self.session_rows.rows
+
+    @property
+    def threshold(self) -> float:
+        return self.session_rows.threshold
 
     # -- starting and ending sessions ---------------------------------------------------------
     def open_folder(self, folder: str, model_path: str | None) -> None:
@@ -107,7 +101,7 @@ class BatchSessionController(QObject):
         self._retire()
         self.request, self.path, self.ready, self._session_text = None, None, None, ""
         self.decisions.reset()
-        self._reset_rows([])
+        self.session_rows.reset([])
         self.status_changed.emit("")
         self.table.set_session(text)
         self.table.idle("")
@@ -158,7 +152,7 @@ class BatchSessionController(QObject):
         earlier = list(self._jobs.values())
         self.request, self.path, self.ready, self._session_text = req, None, None, ""
         self.decisions.reset()
-        self._reset_rows([])
+        self.session_rows.reset([])
         run = SessionRun()
         worker = JobWorker(self.gen, partial(session_events, req, run, [r for _, r in earlier]),
                            after=[w for w, _ in earlier], name="bagscan-batch")
@@ -180,13 +174,13 @@ class BatchSessionController(QObject):
         if isinstance(ev, SessionReady):
             self._on_ready(ev)
         elif isinstance(ev, ScanScored):
-            r = ev.result
-            self._results[path_key(ev.path)] = r
-            self._update(ev.path, lambda row: row.set_scores(r.score, r.scores))
+            self.session_rows.scored(ev.path, ev.result)
+            self.decisions.stored(ev.path)
             if self._reopened:
-                self._adopt(ev.path)
+                self.session_rows.adopt(ev.path)
         elif isinstance(ev, ScanFailed):
-            self._update(ev.path, lambda row: row.set_failed(ev.reason))
+            self.session_rows.update(ev.path, lambda row: row.set_failed(ev.reason))
+            self.decisions.stored(ev.path)
         elif isinstance(ev, Progress):
             self._on_progress(ev)
         elif isinstance(ev, BatchPlanned):
@@ -225,21 +219,13 @@ class BatchSessionController(QObject):
 
     def _on_ready(self, ev: SessionReady) -> None:
         self.path, self.ready = ev.path, ev
-        self._reset_rows(merge_rows(ev.records, ev.stored, ev.decisions))
+        self.session_rows.load(ev)
         stored = {path_key(s.path): s.index for s in ev.stored}
         if self._reopened:  # the window did not list these scans
             listed = [r for r in ev.records or [] if path_key(r.path) not in stored and Path(r.path).is_file()]
             self.records_ready.emit([record_of(s) for s in ev.stored if s.ok] + listed,
                                     ev.folder or str(Path(ev.path).parent))
-        self._results = {path_key(s.path): s.to_result() for s in ev.stored if s.ok}
-        for s in ev.stored if self._reopened else ():
-            self._adopt(s.path, refresh=False)
-        for row in self.rows:
-            i = self._screen_row(row.path) if row.decision else None
-            if i is not None:
-                self.screening.items[i].decision = row.decision
-        self.screening.list.refresh()
-        self.screening.set_threshold(self.screening.threshold)  # re-count the flagged scans
+        self.session_rows.share(ev, adopt=self._reopened)
         if self.run is not None and self.run.store is not None:
             self.decisions.attach(self.run.store, stored)
         where = f" ({ev.where})" if ev.where != "opened" else ""
@@ -250,66 +236,24 @@ class BatchSessionController(QObject):
             self.table.idle(ev.note)
         self.session_changed.emit(ev.path)
 
-    # -- rows and the screening queue -----------------------------------------------------------
-    def _reset_rows(self, rows: list[ResultRow]) -> None:
-        if not rows:
-            self._results = {}
-        self.rows = rows
-        self._rows = {path_key(r.path): i for i, r in enumerate(rows)}
-        self.table.set_rows(rows)
-        self.table.set_threshold(self.threshold)
-
-    def _update(self, path: str, change: Any) -> None:
-        i = self._rows.get(path_key(path))
-        if i is None:
-            i = len(self.rows)
-            self.rows.append(ResultRow(path, Path(path).stem))
-            self._rows[path_key(path)] = i
-            self.table.set_rows(self.rows)
-        change(self.rows[i])
-        self.table.refresh(i)
-        self.decisions.stored(path)
-
-    def _screen_row(self, path: str) -> int | None:
-        """Row of ``path`` in the screening queue; the map is rebuilt when the queue is another list."""
-        items = self.screening.items
-        if self._screen_items is not items:
-            self._screen = {path_key(it.path): k for k, it in enumerate(items)}
-            self._screen_items = items
-        return self._screen.get(path_key(path))
-
+    # -- the screening queue -------------------------------------------------------------------
     @property
     def _reopened(self) -> bool:
         return self.request is not None and self.request.session is not None
 
-    def _adopt(self, path: str, refresh: bool = True) -> None:
-        """The session's result of the model in use stands for the screening queue's (no rescoring)."""
-        result = self._results.get(path_key(path))
-        if self.ready is None or not self.ready.same_model or result is None:
-            return
-        i = self._screen_row(path)
-        if i is None or self.screening.items[i].result is not None:
-            return
-        item = self.screening.items[i]
-        item.result, item.state, item.error = result, SCORED, ""
-        if refresh:
-            self.screening.list.refresh(i)
-            self.screening.set_threshold(self.screening.threshold)
-
     def show(self, path: str) -> bool:
         """The analyst picked a row: show that scan in the screening view."""
-        i = self._screen_row(path)
+        i = self.session_rows.screen_row(path)
         if i is None:
-            row = self.rows[self._rows[path_key(path)]] if path_key(path) in self._rows else None
+            row = self.session_rows.get(path)
             self._status(f"{Path(path).name}: {row.error if row and row.error else 'not in the screening list'}")
             return False
-        self._adopt(path)
+        self.session_rows.adopt(path)
         self.screening.go(i)
         return True
 
     def set_threshold(self, threshold: float) -> None:
-        self.threshold = threshold
-        self.table.set_threshold(threshold)
+        self.session_rows.set_threshold(threshold)
 
     def _status(self, text: str) -> None:
         """The status bar always names the session file and where it is, then the latest news."""
@@ -322,9 +266,5 @@ class BatchSessionController(QObject):
         """An officer decision (already in the audit log): into the table and the session file."""
         if self.request is None:
             return
-        key = path_key(str(data.get("scan", "")))
-        if key in self._rows:
-            i = self._rows[key]
-            self.rows[i].decision = str(data.get("decision", ""))
-            self.table.refresh(i)
+        self.session_rows.set_decision(str(data.get("scan", "")), str(data.get("decision", "")))
         self.decisions.record(data)
