@@ -3,17 +3,16 @@
 :class:`SessionStore` is the only way the engine and the GUI touch a session file. Appends
 write raw bytes into pre-allocated space and then bump a ``count`` (see
 :mod:`engine.storage_layout` for why), so a ``kill -9`` loses only the row in flight, and a
-reopened file resumes. Readers see a snapshot: rows below ``count`` never change.
+reopened file resumes. Readers see a snapshot: rows below ``count`` never change (the
+reads are in :mod:`engine.storage_read`; this module opens, creates and writes).
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,6 @@ import h5py
 import numpy as np
 
 from .calibration import Calibration
-from .data.types import Box
 from .errors import SessionFileError
 from .storage_layout import (
     ERROR_BYTES,
@@ -33,16 +31,14 @@ from .storage_layout import (
     StoredDecision,
     StoredScan,
     build,
-    columns,
     dataset_cache,
     open_h5,
     pow2,
     put,
     read_counts,
-    stored_row,
     to_bytes,
-    to_str,
 )
+from .storage_read import StoreReader, locked
 
 log = logging.getLogger(__name__)
 
@@ -52,16 +48,7 @@ _WRITERS: dict[Path, SessionStore] = {}  # one writable store per file per proce
 _WRITERS_LOCK = threading.Lock()
 
 
-def _locked(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Serialise a method on the store's lock (a batch worker and the GUI thread may share one)."""
-    @functools.wraps(fn)
-    def wrapper(self: SessionStore, *args: Any, **kwargs: Any) -> Any:
-        with self._lock:
-            return fn(self, *args, **kwargs)
-    return wrapper
-
-
-class SessionStore:
+class SessionStore(StoreReader):
     """One session file. ``open(path, "r")`` is a snapshot for reading; ``"a"`` also appends
     scans and decisions. Thread-safe: a batch worker and the GUI thread may share one store,
     and must, since a process may hold only one writable store per file."""
@@ -109,7 +96,7 @@ class SessionStore:
         log.info("created session %s", p)
         return cls.open(p, "a", durable=durable)
 
-    @_locked
+    @locked
     def close(self) -> None:
         if self._f.id.valid:
             if self.mode == "a":
@@ -134,68 +121,6 @@ class SessionStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __len__(self) -> int:
-        return self._n["scans"]
-
-    @property
-    @_locked
-    def calibration(self) -> Calibration | None:
-        if "calibration" not in self._f:
-            return None
-        g = self._f["calibration"]
-        return Calibration.from_arrays(dict(g.attrs), {k: np.array(v) for k, v in g.items()})
-
-    # ---- reading -------------------------------------------------------------------------
-
-    def iter_results(self, start: int = 0, stop: int | None = None, *, patches: bool = True,
-                     block: int = 256) -> Iterator[StoredScan]:
-        """Stored scans in row order, read ``block`` rows at a time (memory stays flat)."""
-        stop = len(self) if stop is None else min(stop, len(self))
-        for a in range(max(start, 0), stop, block):
-            b = min(stop, a + block)
-            with self._lock:  # a rebuild swaps self._f: read each block under the lock
-                f = self._f
-                c = {k: f["scans"][k][a:b] for k in columns(1, 1)["scans"]}
-                p0, p1 = int(c["patch_start"][0]), int(c["patch_start"][-1] + c["patch_count"][-1])
-                g0, g1 = int(c["gt_start"][0]), int(c["gt_start"][-1] + c["gt_count"][-1])
-                pb = f["patches/boxes"][p0:p1] if patches else np.zeros((0, 4), np.int32)
-                ps = f["patches/scores"][p0:p1] if patches else np.zeros(0, np.float32)
-                gb, gc = f["gt/boxes"][g0:g1], f["gt/category"][g0:g1]
-            for i in range(b - a):
-                lo, hi = int(c["patch_start"][i]) - p0, int(c["patch_start"][i] + c["patch_count"][i]) - p0
-                glo, ghi = int(c["gt_start"][i]) - g0, int(c["gt_start"][i] + c["gt_count"][i]) - g0
-                gt = tuple(Box(to_str(gc[j]), *(float(v) for v in gb[j])) for j in range(glo, ghi))
-                yield stored_row(c, i, a + i, pb[lo:hi] if patches else pb, ps[lo:hi] if patches else ps, gt)
-
-    def get(self, index: int) -> StoredScan:
-        if not 0 <= index < len(self):
-            raise IndexError(f"scan {index} not in session ({len(self)} scans)")
-        return next(self.iter_results(index, index + 1))
-
-    @_locked
-    def column(self, name: str) -> np.ndarray:
-        """One /scans column for every stored scan (e.g. ``score`` for a list view)."""
-        return self._f[f"scans/{name}"][: len(self)]
-
-    @_locked
-    def find(self, sha256: str) -> int | None:
-        """Row of the scan with this content hash, or None."""
-        if sha256 in self._recent:
-            return self._recent[sha256]
-        if self._sha is None:
-            shas = self.column("sha256")
-            order = np.argsort(shas, kind="stable")
-            self._sha = (shas[order], order)
-        keys, order = self._sha
-        k = int(np.searchsorted(keys, sha256.encode("ascii")))
-        return int(order[k]) if sha256 and k < len(keys) and keys[k] == sha256.encode("ascii") else None
-
-    @_locked
-    def failed_paths(self) -> set[str]:
-        """Paths of failures stored without a hash (unreadable files): resume matches these by path."""
-        sha, err = self.column("sha256"), self.column("error")
-        return {to_str(p) for p, h, e in zip(self.column("path"), sha, err, strict=True) if not h and e}
-
     # ---- writing -------------------------------------------------------------------------
 
     def _writable(self) -> None:
@@ -218,7 +143,7 @@ class SessionStore:
         self._f.flush()
         self._n[table] = n
 
-    @_locked
+    @locked
     def reserve(self, scans: int = 0, patches: int = 0, gt: int = 0, decisions: int = 0,
                 path_bytes: int = 0, category_bytes: int = 0, slack: float = 1.0) -> bool:
         """Room for this many more rows (and strings this long); rebuilds the file when short.
@@ -243,7 +168,7 @@ class SessionStore:
         log.info("rebuilt %s with room for %s in %.2fs", self.path, new, time.perf_counter() - t0)
         return True
 
-    @_locked
+    @locked
     def append(self, e: ScanEntry) -> int:
         """Store one scan (result or failure) and commit it; returns its row."""
         path_b, cats = e.path.encode("utf-8"), ";".join(e.categories).encode("utf-8")
@@ -269,7 +194,7 @@ class SessionStore:
             self._recent[e.sha256] = n
         return n
 
-    @_locked
+    @locked
     def set_decision(self, scan: str | int, decision: str, operator: str, threshold: float,
                      seconds: float, model: str) -> StoredDecision:
         """Append an officer decision for a scan (by sha256 or row); the latest one per scan wins."""
@@ -297,46 +222,3 @@ class SessionStore:
             raise SessionFileError(self.path, f"no scan with sha256 {scan}")
         return index
 
-    @_locked
-    def column_at(self, name: str, index: int) -> str:
-        return to_str(self._f[f"scans/{name}"][index])
-
-    def decision_history(self) -> Iterator[StoredDecision]:
-        """Every decision in the order made (changes of mind included)."""
-        n = self._n["decisions"]
-        for a in range(0, n, 4096):
-            with self._lock:
-                c = {k: self._f["decisions"][k][a : min(n, a + 4096)] for k in columns(1, 1)["decisions"]}
-            for i in range(len(c["scan"])):
-                text = {k: to_str(c[k][i]) for k in ("sha256", "decision", "operator", "model")}
-                yield StoredDecision(int(c["scan"][i]), text["sha256"], text["decision"], text["operator"],
-                                     float(c["threshold"][i]), float(c["seconds"][i]), text["model"],
-                                     float(c["time"][i]))
-
-    @_locked
-    def get_decisions(self) -> dict[int, StoredDecision]:
-        """The latest decision per scan row."""
-        return {d.scan: d for d in self.decision_history()}
-
-    @_locked
-    def summary(self, threshold: float | None = None) -> dict[str, Any]:
-        """Counts and timings for a report header; ``threshold`` defaults to the calibration's."""
-        cal = self.calibration
-        t = threshold if threshold is not None else (cal.threshold if cal is not None else float("inf"))
-        n = len(self)
-        score, err, label = self.column("score"), self.column("error"), self.column("label")
-        ok = err == b""
-        secs = self.column("t_read").astype(np.float64) + self.column("t_score")
-        decided: dict[str, int] = {}
-        for d in self.get_decisions().values():
-            decided[d.decision] = decided.get(d.decision, 0) + 1
-        return {
-            "session": str(self.path), "model": self.meta.model_name, "model_sha256": self.meta.model_sha256,
-            "bagscan_version": self.meta.bagscan_version, "created": self.meta.created, "threshold": float(t),
-            "n_scans": n, "n_ok": int(ok.sum()), "n_failed": int(n - ok.sum()),
-            "n_no_content": int((ok & np.isneginf(score)).sum()), "n_flagged": int((ok & (score >= t)).sum()),
-            "n_threat": int((label == 1).sum()), "n_normal": int((label == 0).sum()),
-            "n_unknown": int((label == -1).sum()), "n_patches": self._n["patches"],
-            "scan_seconds": float(secs.sum()),
-            "decisions": decided,
-        }
