@@ -131,6 +131,7 @@ class MainWindow(QMainWindow):
         s, v = self.screening, self.scan_view
         self.session.opened.connect(self._on_opened)
         self.session.model_changed.connect(self._on_model)
+        self.session.status_changed.connect(self.status.text.setText)
         self.scan_list.row_activated.connect(s.go)
         self.threshold_panel.target_changed.connect(self.threshold.set_target)
         self.threshold.threshold_changed.connect(s.set_threshold)
@@ -159,13 +160,14 @@ class MainWindow(QMainWindow):
 
     # -- user actions ---------------------------------------------------------------------------
     def open_paths(self, paths: list[str]) -> bool:
-        """Scans, or a folder: a folder is also scored into its batch session in the background."""
+        """Scans, or a folder: a folder is listed, then scored into its batch session, in the background."""
         self._folder = str(paths[0]) if len(paths) == 1 and Path(paths[0]).is_dir() else None
         return self.session.open_paths([str(p) for p in paths])
 
     def open_session(self, path: str) -> None:
         """A session file: its results and decisions, with the model that scored it when that exists."""
         model = model_to_load(path, self.session.info.path if self.session.info else None)
+        self.session.cancel_listing()  # a folder still being listed must not replace the session's scans
         self.batch.close()  # so loading its model does not restart the old session
         if model:
             self.load_model(model)
@@ -266,6 +268,7 @@ class MainWindow(QMainWindow):
             self.open_session(drop.sessions[0])
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802
+        self.session.shutdown()
         self.batch.shutdown()
         self.export_dialog.wait()
         self.worker.stop()

@@ -3,25 +3,26 @@
 Paths come from the menu, drag and drop or the command line and all go through
 :meth:`SessionController.open_paths`: one scan, several scans, a folder, or a
 SIXray root. Unreadable files are reported once, by name and reason, and the
-readable ones open.
+readable ones open. Folders are listed on a :class:`~app.workers.JobWorker`
+(:mod:`app.controllers.listing`), so a large one never freezes the window; each
+request carries a generation number and a listing the user has moved past is dropped.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from engine.data import load_dataset
-from engine.data.sixray import parse_voc
-from engine.data.types import THREAT, ScanRecord
 from engine.errors import EngineError
 
 from ..dialogs.error import ErrorReporter, Report
 from ..settings import Settings
+from ..workers import WORKER_NICE, JobWorker
+from .listing import Listing, list_scans, listing_events, needs_worker
 from .model import EngineBackend, ModelInfo
 
 log = logging.getLogger(__name__)
@@ -29,23 +30,10 @@ log = logging.getLogger(__name__)
 BackendFactory = Callable[[str], EngineBackend]
 
 
-def _with_voc_beside(record: ScanRecord) -> ScanRecord:
-    """A scan opened on its own keeps the ground truth of a VOC file beside it (as folders do)."""
-    xml = Path(record.path).with_suffix(".xml")
-    if record.boxes or not xml.is_file():
-        return record
-    try:
-        boxes = parse_voc(xml)
-    except EngineError as exc:
-        log.warning("ignoring ground truth: %s", exc)
-        return record
-    cats = tuple(dict.fromkeys(b.category for b in boxes))
-    return replace(record, boxes=boxes, label=THREAT if boxes else record.label, categories=cats)
-
-
 class SessionController(QObject):
     opened = Signal(list, str)  # records, session folder
     model_changed = Signal(object, object)  # backend (or None), ModelInfo (or None)
+    status_changed = Signal(str)  # one line for the status bar while a folder is listed
 
     def __init__(self, reporter: ErrorReporter, settings: Settings,
                  backend_factory: BackendFactory | None = None, device: str = "auto") -> None:
@@ -57,19 +45,69 @@ class SessionController(QObject):
         self.backend: EngineBackend | None = None
         self.info: ModelInfo | None = None
         self.session_dir: str | None = None
+        self.gen = 0  # bumped by every request: an older listing's answer is stale
+        self.stale_dropped = 0
+        self._listings: dict[int, JobWorker] = {}  # running listing threads, by generation
 
     def open_paths(self, paths: list[str]) -> bool:
-        """Open files and folders; returns False when nothing readable was found."""
-        records: list[ScanRecord] = []
-        bad: list[tuple[str, str]] = []
-        for p in paths:
-            try:
-                ds = load_dataset(p)
-            except EngineError as exc:
-                bad.append((p, str(getattr(exc, "reason", None) or exc)))
-                continue
-            records += [_with_voc_beside(r) for r in ds.records] if ds.layout == "file" else ds.records
-            bad += [(b.path, b.reason) for b in ds.bad_files]
+        """Open files and folders. Named files answer now: False when nothing readable was found.
+
+        A folder is listed on a job thread: True means the listing started; its scans arrive
+        through ``opened`` (or its errors as reports) unless another request comes first.
+        """
+        paths = [str(p) for p in paths]
+        self.cancel_listing()
+        if not needs_worker(paths):
+            return self._open(list_scans(paths))
+        worker = JobWorker(self.gen, partial(listing_events, paths), name="bagscan-listing", nice=WORKER_NICE)
+        worker.event.connect(self._on_listed)
+        worker.failed.connect(self._on_failed)
+        worker.done.connect(self._on_done)
+        self._listings[self.gen] = worker
+        self.status_changed.emit(f"Listing {', '.join(paths)}…")
+        worker.start()
+        return True
+
+    @property
+    def listing(self) -> bool:
+        """A folder is being listed for the latest request."""
+        return self.gen in self._listings
+
+    def cancel_listing(self) -> None:
+        """Whatever is being listed is stale from here on (another folder, files or a session opened)."""
+        for worker in self._listings.values():
+            worker.cancel()
+        self.gen += 1
+
+    def shutdown(self, timeout_ms: int = 60000) -> None:
+        """Window closing: no listing thread may outlive the window (a running QThread must not be freed)."""
+        self.cancel_listing()
+        for worker in list(self._listings.values()):
+            if not worker.wait(timeout_ms):
+                log.error("listing thread did not stop in %d ms", timeout_ms)
+        self._listings.clear()
+
+    def _on_listed(self, gen: int, listing: Listing) -> None:
+        if gen != self.gen:
+            self.stale_dropped += 1
+            log.debug("dropped the stale listing of %s", ", ".join(listing.paths))
+            return
+        n = len(listing.records)
+        self.status_changed.emit(f"Listed {n} scans" if n else "Nothing opened")  # before scoring starts
+        self._open(listing)
+
+    def _on_failed(self, gen: int, path: str, reason: str) -> None:
+        if gen == self.gen:
+            self.reporter.engine_error("Cannot open scan", path, reason)
+
+    def _on_done(self, gen: int, outcome: str) -> None:
+        self._listings.pop(gen, None)
+        if gen == self.gen and outcome != "finished":
+            self.status_changed.emit("Nothing opened")
+
+    def _open(self, listing: Listing) -> bool:
+        """Report the unreadable files, then hand the scans to the window (when there are any)."""
+        records, bad, paths = listing.records, listing.bad, listing.paths
         if bad:
             self._report_bad(bad, opened=len(records))
         if not records:

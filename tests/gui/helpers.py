@@ -48,6 +48,16 @@ def wait_result(qtbot, win, path: Path | str, timeout: int = 15000) -> None:
                     and win.scan_view.image is not None, timeout=timeout)
 
 
+def wait_listed(win, timeout: float = 15.0) -> None:
+    """Until the folder being listed on its job thread has opened in the window (or failed)."""
+    from PySide6.QtTest import QTest
+
+    deadline = time.monotonic() + timeout
+    while win.session.listing:
+        assert time.monotonic() < deadline, "the folder listing did not finish"
+        QTest.qWait(10)
+
+
 def wait_idle(qtbot, win, timeout: int = 15000) -> None:
     qtbot.waitUntil(lambda: not win.worker.is_busy(), timeout=timeout)
     time.sleep(0.01)

@@ -80,6 +80,7 @@ def test_no_arguments_screens_the_demo_with_the_bundled_model(
         """Stands in for app.exec(): waits for the first demo scan on screen (or an error), records, closes."""
         win = next(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible())
         try:
+            qtbot.waitUntil(lambda: bool(win.reporter.reports) or not win.session.listing, timeout=60_000)
             first = win.screening.items[0].path if win.screening.items else None
             qtbot.waitUntil(lambda: bool(win.reporter.reports) or (
                 win.scan_view.result is not None and win.scan_view.result.path == first
@@ -110,6 +111,7 @@ def test_screening_the_demo_writes_nothing_into_the_install(
     def event_loop(app: QApplication) -> int:
         win = next(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible())
         try:
+            qtbot.waitUntil(lambda: not win.session.listing, timeout=60_000)  # the demo folder is listed
             first = win.screening.items[0].path
             qtbot.waitUntil(lambda: win.scan_view.result is not None and win.scan_view.result.path == first,
                             timeout=60_000)

@@ -21,7 +21,7 @@ from engine.assets import demo_dir
 from engine.data.io import file_sha256
 from engine.storage import SessionStore
 from tests.conftest import fake_bag, write_rgb
-from tests.gui.helpers import OPERATOR, wait_result
+from tests.gui.helpers import OPERATOR, wait_listed, wait_result
 
 pytestmark = pytest.mark.slow
 
@@ -152,6 +152,7 @@ def test_decisions_are_stored_in_the_session_and_come_back(qtbot, make_window, g
     win = make_window()
     assert win.load_model(str(gui_data.model_cal)) and win.open_paths([str(folder)])
     slow_batch.gate.clear()  # the batch stores nothing until the gate opens
+    wait_listed(win)
     win.activateWindow()
     qtbot.waitUntil(win.isActiveWindow)
     assert win.screening.current_item.name == "N000"
@@ -214,6 +215,7 @@ def test_another_folder_drops_the_running_batch(qtbot, make_window, gui_data, tm
     assert win.load_model(str(gui_data.model_cal)) and win.open_paths([str(a)])
     qtbot.waitUntil(lambda: win.batch.ready is not None, timeout=20000)
     assert win.open_paths([str(b)])
+    wait_listed(win)  # until then a's batch is the window's
     wait_batch(qtbot, win)
     assert [r.name for r in win.batch.rows] == ["only"] and win.batch.rows[0].state == "scored"
     assert len(stored_rows(session_of(a, gui_data.model_cal))) < 5  # a's batch stopped when b opened

@@ -15,7 +15,7 @@ from app.audit import AUDIT_NAME
 from engine.modelfile import load_model
 from engine.scoring import Scorer
 from tests.conftest import fake_bag, write_rgb
-from tests.gui.helpers import BAR, OPERATOR, FakeBackend, wait_idle, wait_result
+from tests.gui.helpers import BAR, OPERATOR, FakeBackend, wait_idle, wait_listed, wait_result
 
 pytestmark = pytest.mark.slow
 
@@ -24,6 +24,7 @@ def open_window(make_window, gui_data, model: Path | None = None, paths: list | 
     win = make_window(**kw)
     assert win.load_model(str(model or gui_data.model_cal))
     assert win.open_paths([str(p) for p in (paths or [gui_data.scans])])
+    wait_listed(win)  # a folder is listed off the GUI thread
     return win
 
 
