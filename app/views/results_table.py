@@ -125,6 +125,8 @@ class ResultsPanel(ProgressControls, QWidget):
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(22)
         self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)  # else a name wraps at its hyphen and the row shows only "demo-…"
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # scan names differ at their ends
         hh = self.table.horizontalHeader()
         hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         hh.setStretchLastSection(True)  # the error text takes what is left

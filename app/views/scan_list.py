@@ -40,7 +40,9 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 FILTERS = ("All", "Flagged", "Clear", "Undecided", "Suspect", "Errors")
 RED, GREEN = QColor(255, 99, 90), QColor(80, 200, 120)
 AMBER, GREY = QColor(255, 190, 60), QColor(140, 148, 160)
-
+WIDTHS = ((SCORE, 52), (STATUS, 66), (TRUTH, 74), (DECISION, 68))
+NAME_MARGIN = 8  # per side: the style's text margin and the grid line, with a little to spare
+NAME_SAMPLE = "demo-N0000001"  # the demo's scan names, the longest usual ones (SIXray's are N0000001)
 
 
 def truth_short(item: ScanItem) -> str:
@@ -96,7 +98,8 @@ class ScanTableModel(ColumnTableModel):
             if col == TRUTH:
                 return QBrush(AMBER if item.record.is_threat else GREY)
         elif role == Qt.ItemDataRole.ToolTipRole:
-            return item.error or (f"{item.path}\n{item.truth}" if item.truth else item.path)
+            tip = item.error or (f"{item.path}\n{item.truth}" if item.truth else item.path)
+            return f"{item.name}\n{tip}" if col == NAME else tip  # the whole name, however narrow the column
         elif role == Qt.ItemDataRole.TextAlignmentRole and col == SCORE:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
@@ -157,9 +160,13 @@ class ScanListView(QWidget):
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(24)
         self.table.setAlternatingRowColors(True)
+        # Names differ at their ends (demo-N0000001, demo-N0000002): elide in the middle. Word wrap
+        # must be off for that: wrapped at the hyphen, a row shows only "demo-" and elides that.
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         hh = self.table.horizontalHeader()
         hh.setMinimumSectionSize(40)
-        for col, width in ((SCORE, 52), (STATUS, 66), (TRUTH, 74), (DECISION, 68)):
+        for col, width in WIDTHS:
             hh.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
             hh.resizeSection(col, width)
         hh.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)  # the name takes what is left
@@ -170,11 +177,18 @@ class ScanListView(QWidget):
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(bar)
         lay.addWidget(self.table)
-        self.setMinimumWidth(360)  # room for SIXray names (N0000001) beside the other columns
+        self.setMinimumWidth(self._width_for_names())
         self.filter_edit.textChanged.connect(self.proxy.setFilterFixedString)
         self.status_combo.currentTextChanged.connect(self.proxy.set_status_filter)
         self._selecting = False
         self.table.selectionModel().currentRowChanged.connect(self._on_current)
+
+    def _width_for_names(self) -> int:
+        """Room for a whole NAME_SAMPLE beside the other columns, so the demo's names show unelided."""
+        t = self.table
+        name = t.fontMetrics().horizontalAdvance(NAME_SAMPLE) + 2 * NAME_MARGIN
+        chrome = 2 * t.frameWidth() + t.verticalScrollBar().sizeHint().width() + 8  # + the layout's margins
+        return max(360, sum(w for _, w in WIDTHS) + name + chrome)
 
     # -- ScanListLike --------------------------------------------------------------------------
     def set_items(self, items: list[ScanItem]) -> None:
