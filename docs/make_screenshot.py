@@ -82,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         if reporter.reports:
             raise SystemExit("make_screenshot: " + "; ".join(f"{r.title}: {r.message}" for r in reporter.reports))
         s = win.screening
+        wait_until(lambda: not win.session.listing, args.timeout, "the demo listing")  # folders list off-thread
         if not s.items or win.session.info is None:
             raise SystemExit("make_screenshot: the demo scans or the bundled model did not open")
         log.info("model %s; %d demo scans", win.session.info.path, len(s.items))

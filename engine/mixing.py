@@ -5,9 +5,11 @@ A model with a threat head scores a patch as ``eta * r' + (1 - eta) * l' + gamma
 labelled threats tell: training sees normals and projected threats, not the site's
 real threat mix. So gamma is picked where the threshold is, on the calibration scans
 (TIP scans or labelled threats, plus threat-free scans), never on the scans a
-benchmark evaluates. The criterion is the mean of the three patch-level figures the
-model issue asks for: threat patches against the other content of their own scans,
-against threat-free content, and the top patch's hit rate.
+benchmark evaluates. The criterion is the mean of the four figures the model issue
+asks for: threat patches against the other content of their own scans, against
+threat-free content, the top patch's hit rate, and the scan-level AUC (threat scans
+against threat-free ones), so a mix that localises better but separates bags worse
+does not win on localisation alone.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from .scoring import ScanResult, combine
 log = logging.getLogger(__name__)
 
 GAMMAS: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
-CRITERIA = ("patch_auc_within_threat", "patch_auc", "top_hit_rate")
+CRITERIA = ("patch_auc_within_threat", "patch_auc", "top_hit_rate", "image_auc")
 
 
 @dataclass(frozen=True)
