@@ -86,8 +86,8 @@ def main() -> int:
     calib_dir = synth(work / "calib", 60, 0.5, seed=202)
     test_dir = synth(work / "test", 80, 0.5, seed=303)
     out = ASSETS / "models" / "default.h5"
-    # w_tip 1: on this synthetic calibration set it beat w_tip 3 (tuned-mix criterion 0.831 against
-    # 0.712), although w_tip 3 won on SIXray-dev's calibration half (benchmarks/RESULTS.md, round 4).
+    # w_tip 1: on this synthetic calibration set it beat w_tip 3 (tuned-mix criterion over the three patch
+    # figures 0.831 against 0.712), although w_tip 3 won on SIXray-dev's calibration half (RESULTS.md, round 4).
     cfg = TrainConfig(epochs=args.epochs, max_patches_per_scan=args.patches_per_scan, w_tip=1.0, seed=0)
     if not args.recalibrate:
         job = TrainJob(str(train_dir), "dsa", str(out), {"threat_head": True}, GRID, cfg, ScoreConfig(),
