@@ -43,9 +43,13 @@ def run(args: argparse.Namespace) -> int:
     scored = score_with_progress(Scorer(bundle, args.device), records, args.quiet)
     patches = None
     if args.tune_mix:
+        from engine.errors import CalibrationError
         from engine.mixing import tune_mix
 
-        choice, scored, patches = tune_mix(bundle, scored)
+        try:
+            choice, scored, patches = tune_mix(bundle, scored)
+        except CalibrationError as exc:
+            raise CalibrationError(f"{args.data}: {exc}") from exc
         print(choice.describe())
     threat = np.array([s.result.score for s in scored if s.record.label == THREAT])
     normal = np.array([s.result.score for s in scored if s.record.label == NORMAL])

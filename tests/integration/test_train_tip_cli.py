@@ -55,7 +55,8 @@ def test_tip_semi_trains_a_threat_head_that_scores(tmp_path: Path, capsys) -> No
     # Without threat-free scans the new mix would keep stale patch statistics: refused.
     assert main(["-q", "calibrate", str(lib / "threat"), "--model", str(out), "--tune-mix",
                  "--out", str(tmp_path / "no.h5")]) == 1
-    assert "threat-free scans" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "threat-free scans" in err and str(lib / "threat") in err
 
 
 def test_semi_without_a_library_and_a_library_without_boxes_are_clear_errors(tmp_path: Path, capsys) -> None:
