@@ -15,7 +15,7 @@ from engine.config import GridConfig
 from engine.data.io import Scan
 from engine.data.material import metal_mask
 from engine.data.patches import extract_patches
-from engine.scoring import ScanResult
+from engine.scoring import ScanResult, scan_score
 
 
 def metal_rule(scan: Scan, grid: GridConfig) -> ScanResult:
@@ -26,7 +26,7 @@ def metal_rule(scan: Scan, grid: GridConfig) -> ScanResult:
     scores = ((m[y1, x1] - m[y0, x1] - m[y1, x0] + m[y0, x0]) / area).astype(np.float32)
     meta = scan.meta
     return ScanResult(meta.path, scan.name, meta.width, meta.height, meta.sha256, ps.boxes, scores,
-                      float(scores.max()) if len(scores) else float("-inf"), 0.0)
+                      scan_score(scores), 0.0)
 
 
 def size_cheat(scan: Scan) -> float:

@@ -36,7 +36,7 @@ from engine.data import read_scan  # noqa: E402
 from engine.data.types import ScanRecord  # noqa: E402
 from engine.evaluation import Scored, evaluate, public  # noqa: E402
 from engine.events import EpochEnded  # noqa: E402
-from engine.mixing import remix, select_gamma  # noqa: E402
+from engine.mixing import remix_all, select_gamma  # noqa: E402
 from engine.modelfile import ModelBundle, load_model  # noqa: E402
 from engine.scoring import ScanResult, Scorer  # noqa: E402
 from engine.training import TrainJob, train  # noqa: E402
@@ -44,8 +44,6 @@ from engine.training.augmentation import training_augmentation  # noqa: E402
 
 log = logging.getLogger("sixray_dev")
 OUT = Path(__file__).resolve().parent / "out"
-MODELS = OUT / "models"  # with --tag T: out/models-T and out/sixray_dev-T.json (another budget, kept apart)
-RESULT = OUT / "sixray_dev.json"
 GRID = GridConfig(patch=256, stride=256, input_size=64)
 
 VARIANTS: dict[str, dict] = {
@@ -85,13 +83,12 @@ def figures(score_fn: Callable[[str], ScanResult], split: Split, tip_calib: list
     tipc, _ = score_all(score_fn, tip_calib)
     tipe, _ = score_all(score_fn, tip_eval)
     mix: dict = {}
-    if bundle is not None and bundle.score_stats.get("threat_median") is not None:
+    if bundle is not None and bundle.scores_threat:
         # The threat head's weight is chosen on the calibration half (TIP scans of library threats in
         # calibration hosts), like the threshold; the evaluation scans are only remixed with it.
         choice = select_gamma(tipc + hosts_c, bundle.score_stats, bundle.score.eta)
         mix = {"gamma": choice.gamma, "calib_figures": {str(g): v for g, v in choice.table.items()}}
-        real, hosts_c, tipc, tipe = ([Scored(s.record, remix(s.result, bundle.score_stats, bundle.score.eta,
-                                                             choice.gamma)) for s in group]
+        real, hosts_c, tipc, tipe = (remix_all(group, bundle.score_stats, bundle.score.eta, choice.gamma)
                                      for group in (real, hosts_c, tipc, tipe))
     cal = calibrate([s.result.score for s in tipc], [s.result.score for s in hosts_c], 0.9, source="tip")
     t = cal.threshold
@@ -117,8 +114,13 @@ def figures(score_fn: Callable[[str], ScanResult], split: Split, tip_calib: list
     }
 
 
-def train_variant(name: str, spec: dict, split: Split, budget: TrainConfig) -> tuple[Path, float]:
-    out = MODELS / f"{name}.h5"
+def run_paths(tag: str) -> tuple[Path, Path]:
+    """(model folder, result JSON); with a tag, another budget's run is kept apart from the main one."""
+    return (OUT / f"models-{tag}", OUT / f"sixray_dev-{tag}.json") if tag else (OUT / "models", OUT / "sixray_dev.json")
+
+
+def train_variant(name: str, spec: dict, split: Split, budget: TrainConfig, models: Path) -> tuple[Path, float]:
+    out = models / f"{name}.h5"
     cfg = TrainConfig(**{**budget.__dict__, "w_tip": spec.get("w_tip", 0.0)})
     augmenter, config, cfg = training_augmentation(
         spec["model"], spec["config"], cfg, GRID, tip=bool(spec.get("tip")),
@@ -150,10 +152,8 @@ def main() -> int:
                          "add or replace only these variants")
     ap.add_argument("--tag", default="", help="keep this run's models and JSON apart (e.g. a larger budget)")
     args = ap.parse_args()
-    if args.tag:
-        global MODELS, RESULT
-        MODELS, RESULT = OUT / f"models-{args.tag}", OUT / f"sixray_dev-{args.tag}.json"
-    MODELS.mkdir(parents=True, exist_ok=True)
+    models, result = run_paths(args.tag)
+    models.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     torch.set_num_threads(args.threads)
     if not Path(args.root, "JPEGImage").is_dir():
@@ -167,13 +167,13 @@ def main() -> int:
     specs = {n: VARIANTS[v] for n, v in zip(names, args.variants.split(","), strict=True)}
     if args.train_only:
         for name in names:
-            _, secs = train_variant(name, specs[name], split, budget)
-            (MODELS / f"{name}.train_s").write_text(f"{secs:.1f}\n")
+            _, secs = train_variant(name, specs[name], split, budget, models)
+            (models / f"{name}.train_s").write_text(f"{secs:.1f}\n")
         return 0
     from benchmarks.tip_sets import tip_sets
 
     tip_calib, tip_eval = tip_sets(split, OUT)
-    results: dict[str, dict] = _previous(args, split) if args.merge else {}
+    results: dict[str, dict] = _previous(result, args, split) if args.merge else {}
     for name in ("size-cheat", "metal-rule"):
         if name in results:
             continue
@@ -187,12 +187,12 @@ def main() -> int:
         log.info("%s: %s", name, json.dumps(res, default=float))
     for name in names:
         spec = specs[name]
-        path = MODELS / f"{name}.h5"
+        path = models / f"{name}.h5"
         stamp = path.with_suffix(".train_s")
         if args.reuse and path.is_file():
             train_s = float(stamp.read_text()) if stamp.is_file() else float("nan")
         else:
-            path, train_s = train_variant(name, spec, split, budget)
+            path, train_s = train_variant(name, spec, split, budget, models)
             stamp.write_text(f"{train_s:.1f}\n")
         scorer = Scorer(load_model(path), device="auto")
         t0 = time.perf_counter()
@@ -200,15 +200,14 @@ def main() -> int:
         res["train_s"], res["total_s"] = train_s, time.perf_counter() - t0 + train_s
         results[name] = res
         log.info("%s: %s", name, json.dumps(res, default=float))
-        write(results, args, split)
-    write(results, args, split)
+        write(result, results, args, split)
+    write(result, results, args, split)
     print_table(results)
     return 0
 
 
-def _previous(args: argparse.Namespace, split: Split) -> dict[str, dict]:
+def _previous(path: Path, args: argparse.Namespace, split: Split) -> dict[str, dict]:
     """Rows of an earlier run, only if it used this split and budget (else figures would not compare)."""
-    path = RESULT
     if not path.is_file():
         return {}
     old = json.loads(path.read_text())
@@ -233,11 +232,11 @@ def size_figures(split: Split, tip_calib: list[ScanRecord], tip_eval: list[ScanR
     return figures(fn, split, tip_calib, tip_eval)
 
 
-def write(results: dict, args: argparse.Namespace, split: Split) -> None:
+def write(path: Path, results: dict, args: argparse.Namespace, split: Split) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     payload = {"budget": {"epochs": args.epochs, "patches_per_scan": args.patches_per_scan, "grid": GRID.__dict__},
                "split": split.describe(), "results": results}
-    RESULT.write_text(json.dumps(payload, indent=2, default=float))
+    path.write_text(json.dumps(payload, indent=2, default=float))
 
 
 def print_table(results: dict) -> None:

@@ -90,7 +90,7 @@ def main() -> int:
         calibrated = OUT / "models" / f"{name}.tipcal.h5"
         plots = OUT / "plots" / name
         # A model with a threat head also gets its head's weight chosen on the calibration half.
-        tune = ["--tune-mix"] if "threat_median" in load_model(model).score_stats else []
+        tune = ["--tune-mix"] if load_model(model).scores_threat else []
         print(_run("calibrate", str(calib_dir), "--model", str(model), "--target-recall", str(args.target_recall),
                    "--source", "tip", "--out", str(calibrated), *tune))
         tip_json, real_json = OUT / f"eval-tip-{name}.json", OUT / f"eval-real-{name}.json"

@@ -26,7 +26,7 @@ from .data.types import NORMAL
 from .errors import CalibrationError
 from .evaluation import Scored, evaluate
 from .modelfile import ModelBundle
-from .scoring import ScanResult, combine
+from .scoring import ScanResult, combine, scan_score
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +50,12 @@ def remix(result: ScanResult, stats: Mapping[str, float], eta: float, gamma: flo
     """The same scan under another mix, from its stored raw components (no rescoring)."""
     if result.components is None:
         return result
-    scores = combine(dict(result.components), dict(stats), eta, gamma) if len(result.scores) else result.scores
-    return dataclasses.replace(result, scores=scores,
-                               score=float(scores.max()) if len(scores) else float("-inf"))
+    scores = combine(result.components, stats, eta, gamma)
+    return dataclasses.replace(result, scores=scores, score=scan_score(scores))
+
+
+def remix_all(scored: Sequence[Scored], stats: Mapping[str, float], eta: float, gamma: float) -> list[Scored]:
+    return [Scored(s.record, remix(s.result, stats, eta, gamma)) for s in scored]
 
 
 def select_gamma(scored: Sequence[Scored], stats: Mapping[str, float], eta: float,
@@ -69,7 +72,7 @@ def select_gamma(scored: Sequence[Scored], stats: Mapping[str, float], eta: floa
     table: dict[float, dict[str, float]] = {}
     best: tuple[float, float] | None = None
     for g in sorted(float(c) for c in candidates):
-        report = evaluate([Scored(s.record, remix(s.result, stats, eta, g)) for s in scored], math.inf)
+        report = evaluate(remix_all(scored, stats, eta, g), math.inf)
         figs = {k: float(report[k]) for k in CRITERIA}
         table[g] = figs
         finite = [v for v in figs.values() if np.isfinite(v)]
@@ -95,7 +98,6 @@ def tune_mix(bundle: ModelBundle, scored: Sequence[Scored],
                                "false-alarm statistics of the new mix)")
     choice = select_gamma(scored, bundle.score_stats, bundle.score.eta, candidates)
     bundle.score = dataclasses.replace(bundle.score, extra={**bundle.score.extra, "gamma": choice.gamma})
-    remixed = [Scored(s.record, remix(s.result, bundle.score_stats, bundle.score.eta, choice.gamma))
-               for s in scored]
+    remixed = remix_all(scored, bundle.score_stats, bundle.score.eta, choice.gamma)
     patches = np.concatenate([s.result.scores for s in remixed if s.record.label == NORMAL])
     return choice, remixed, patches

@@ -59,6 +59,11 @@ class ModelBundle:
     def model_config(self) -> dict[str, Any]:
         return to_dict(self.model.config)
 
+    @property
+    def scores_threat(self) -> bool:
+        """Its patch score includes a threat-head term (so its weight, gamma, can be tuned)."""
+        return "threat_median" in self.score_stats
+
 
 def save_model(bundle: ModelBundle, path: str | Path, extra_arrays: dict[str, np.ndarray] | None = None) -> None:
     """Write atomically: a crash mid-save leaves the previous file intact."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,7 +93,12 @@ def component_stats(raw: dict[str, np.ndarray]) -> dict[str, float]:
     return stats
 
 
-def combine(raw: dict[str, np.ndarray], stats: dict[str, float], eta: float, gamma: float = 1.0) -> np.ndarray:
+def scan_score(scores: np.ndarray) -> float:
+    """The scan aggregate: the highest patch score (one flagged region is enough); -inf without content."""
+    return float(scores.max()) if len(scores) else float("-inf")
+
+
+def combine(raw: Mapping[str, np.ndarray], stats: Mapping[str, float], eta: float, gamma: float = 1.0) -> np.ndarray:
     def z(k: str) -> np.ndarray:
         return (raw[k] - stats[f"{k}_median"]) / stats[f"{k}_scale"]
 
@@ -159,7 +164,7 @@ class Scorer:
         return ScanResult(
             path=m.path, name=scan.name, width=m.width, height=m.height, sha256=m.sha256,
             boxes=patches.boxes, scores=scores,
-            score=float(scores.max()) if len(scores) else float("-inf"),
+            score=scan_score(scores),
             seconds=time.perf_counter() - t0,
             attention=components.pop("attention", None),
             components=components or None,
