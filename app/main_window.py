@@ -233,7 +233,7 @@ class MainWindow(QMainWindow):
             return
         self.officer.set_model(info.name, info.path)
         device = device_label(info.device, self.worker.threads)
-        self.model_panel.show_info(info.name, info.path, device, info.calibration_text)
+        self.model_panel.show_info(info.name, info.path, device, info.calibration_text, info.score_text)
         self.status.model.setText(f"{info.name} · {device}")
 
     def _on_current(self, item: Any) -> None:

@@ -24,13 +24,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.calibration import calibrate  # noqa: E402
 from engine.config import GridConfig, ScoreConfig, TrainConfig  # noqa: E402
 from engine.data import load_dataset  # noqa: E402
 from engine.evaluation import Scored, evaluate, public  # noqa: E402
 from engine.events import EpochEnded, ScanScored  # noqa: E402
-from engine.mixing import tune_mix  # noqa: E402
 from engine.modelfile import load_model, save_model  # noqa: E402
+from engine.recalibration import recalibrate  # noqa: E402
 from engine.scoring import Scorer  # noqa: E402
 from engine.synth.jobs import generate  # noqa: E402
 from engine.training import TrainJob, train  # noqa: E402
@@ -105,16 +104,14 @@ def main() -> int:
         weights_from = {"weights_from": trained}
     bundle = load_model(out)
     scorer = Scorer(bundle, device="auto")
-    choice, cal_scored, normal_patches = tune_mix(bundle, score(scorer, calib_dir))
-    log.info("mix: %s", choice.describe())
-    threat = [s.result.score for s in cal_scored if s.record.label == "threat"]
-    normal = [s.result.score for s in cal_scored if s.record.label == "normal"]
-    bundle.calibration = calibrate(threat, normal, 0.9, [s.result.sha256 for s in cal_scored], "labelled",
-                                   previous=bundle.calibration, normal_patch_scores=normal_patches)
-    save_model(bundle, out)
-    report = public(evaluate(score(Scorer(load_model(out), "auto"), test_dir), bundle.calibration.threshold))
+    done = recalibrate(bundle, score(scorer, calib_dir), 0.9, "labelled", tune_mix=True)
+    assert done.mix is not None and done.bundle.calibration is not None
+    log.info("mix: %s", done.mix.describe())
+    save_model(done.bundle, out)
+    cal = done.bundle.calibration
+    report = public(evaluate(score(Scorer(load_model(out), "auto"), test_dir), cal.threshold))
     report.update({"test_set": "80 fresh synthetic scans (seed 303), threat rate 0.5",
-                   "calibration": bundle.calibration.describe(), "gamma": choice.gamma,
+                   "calibration": cal.describe(), "gamma": done.mix.gamma,
                    "build_seconds": round(train_s, 1),
                    "command": "python assets/build_default.py " + " ".join(sys.argv[1:]), **weights_from})
     (out.with_suffix(".eval.json")).write_text(json.dumps(report, indent=2) + "\n")

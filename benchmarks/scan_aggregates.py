@@ -51,11 +51,12 @@ def main() -> int:
     split = make_split(args.root)
     tip_calib, _ = tip_sets(split, OUT)
     bundle = load_model(args.model)
-    gamma = args.gamma if args.gamma is not None else float(bundle.score.extra.get("gamma", 1.0))
     scorer = Scorer(bundle, "auto")
+    head = scorer.head if args.gamma is None else scorer.head.with_weight("threat", args.gamma)
+    gamma = head.weight("threat")
     labels, scores, comps = [], [], []
     for r in tip_calib + split.calib_hosts:
-        res = remix(scorer.score_scan(r.path), bundle.score_stats, bundle.score.eta, gamma)
+        res = remix(scorer.score_scan(r.path), head)
         if not len(res.scores):
             continue
         labels.append(r.label == "threat")

@@ -36,8 +36,9 @@ from engine.data import read_scan  # noqa: E402
 from engine.data.types import ScanRecord  # noqa: E402
 from engine.evaluation import Scored, evaluate, public  # noqa: E402
 from engine.events import EpochEnded  # noqa: E402
-from engine.mixing import remix_all, select_gamma  # noqa: E402
+from engine.mixing import remix_all  # noqa: E402
 from engine.modelfile import ModelBundle, load_model  # noqa: E402
+from engine.recalibration import recalibrate  # noqa: E402
 from engine.scoring import ScanResult, Scorer  # noqa: E402
 from engine.training import TrainJob, train  # noqa: E402
 from engine.training.augmentation import training_augmentation  # noqa: E402
@@ -83,14 +84,17 @@ def figures(score_fn: Callable[[str], ScanResult], split: Split, tip_calib: list
     tipc, _ = score_all(score_fn, tip_calib)
     tipe, _ = score_all(score_fn, tip_eval)
     mix: dict = {}
-    if bundle is not None and bundle.scores_threat:
-        # The threat head's weight is chosen on the calibration half (TIP scans of library threats in
+    if bundle is None:
+        cal = calibrate([s.result.score for s in tipc], [s.result.score for s in hosts_c], 0.9, source="tip")
+    else:
+        # With a threat head its weight is chosen on the calibration half (TIP scans of library threats in
         # calibration hosts), like the threshold; the evaluation scans are only remixed with it.
-        choice = select_gamma(tipc + hosts_c, bundle.score_stats, bundle.score.eta)
-        mix = {"gamma": choice.gamma, "calib_figures": {str(g): v for g, v in choice.table.items()}}
-        real, hosts_c, tipc, tipe = (remix_all(group, bundle.score_stats, bundle.score.eta, choice.gamma)
-                                     for group in (real, hosts_c, tipc, tipe))
-    cal = calibrate([s.result.score for s in tipc], [s.result.score for s in hosts_c], 0.9, source="tip")
+        done = recalibrate(bundle, tipc + hosts_c, 0.9, "tip", tune_mix=bundle.scores_threat)
+        assert done.bundle.calibration is not None and done.bundle.score_head is not None
+        cal = done.bundle.calibration
+        if done.mix is not None:
+            mix = {"gamma": done.mix.gamma, "calib_figures": {str(g): v for g, v in done.mix.table.items()}}
+            real, tipe = (remix_all(group, done.bundle.score_head) for group in (real, tipe))
     t = cal.threshold
     hosts_e = [s for s in real if s.record.label == "normal"]
     r_real = public(evaluate(real, t))

@@ -120,15 +120,19 @@ def time_scan(name: str, input_size: int, patch: int = 256, repeats: int = 7, **
     """Median wall time to score one median-size scan from its file, as ``bagscan scan`` does."""
     import tempfile
 
+    import numpy as np
+
     from engine.config import GridConfig, ScoreConfig, TrainConfig
     from engine.modelfile import ModelBundle
-    from engine.scoring import COMPONENTS, Scorer
+    from engine.score_head import ScoreHead
+    from engine.scoring import Scorer, raw_components
 
     torch.manual_seed(0)
     model = create_model(name, input_size=input_size, **config).eval()
-    stats = {f"{k}_{s}": 0.0 if s == "median" else 1.0 for k in COMPONENTS for s in ("median", "scale")}
+    sample = np.random.default_rng(0).random((8, 3, input_size, input_size), dtype=np.float32)
+    head = ScoreHead.fit(raw_components(model, sample, torch.device("cpu")), ScoreConfig())  # terms it outputs
     bundle = ModelBundle(name, model, GridConfig(patch=patch, stride=patch, input_size=input_size),
-                         TrainConfig(), ScoreConfig(), stats)
+                         TrainConfig(), head)
     scorer = Scorer(bundle, device="cpu")
     with tempfile.TemporaryDirectory() as tmp:
         path = _median_scan(Path(tmp))

@@ -118,7 +118,7 @@ def open_session(out: str | Path | SessionStore, bundle: ModelBundle, model_sha2
     if isinstance(out, SessionStore):
         store = out
     elif not Path(out).exists():
-        score = {"eta": bundle.score.eta, "aggregate": bundle.score.aggregate, **bundle.score.extra}
+        score = bundle.score_head.to_dict() if bundle.score_head is not None else {}
         meta = SessionMeta(bundle.name, model_sha256, bundle.path, bundle.grid, bundle.model_config, score)
         return SessionStore.create(out, meta, bundle.calibration)
     else:

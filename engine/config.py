@@ -1,4 +1,4 @@
-"""Configuration dataclasses saved inside every model file.
+"""Configuration dataclasses: grid and training recipe (saved in every model file) and the score recipe.
 
 They round-trip through plain dicts (JSON in HDF5 attributes), so a model is
 rebuilt from its file without unpickling anything.
@@ -7,7 +7,7 @@ rebuilt from its file without unpickling anything.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from .errors import ConfigError
@@ -64,8 +64,8 @@ class TrainConfig:
 
     epochs: int = 15
     batch_size: int = 64
-    lr: float = 0.0  # 0 = the model's recommended rate (RECOMMENDED_LR in engine.training.loop)
-    lr_d: float = 0.0  # D's rate; 0 = the model's recommended D rate, else ``lr`` (RECOMMENDED_LR_D)
+    lr: float = 0.0  # 0 = the model's recommended rate (AnomalyGAN.default_lr)
+    lr_d: float = 0.0  # D's rate; 0 = the model's recommended D rate (AnomalyGAN.default_lr_d), else ``lr``
     beta1: float = 0.5
     beta2: float = 0.999
     w_adv: float = 1.0
@@ -76,15 +76,34 @@ class TrainConfig:
     seed: int = 0
     max_patches_per_scan: int = 64
     d_reinit_threshold: float = 1e-5
-    tip_rate: float = 0.0
     augment: bool = True
+
+
+#: Scan aggregates: how a scan's patch scores become its score (engine.score_head.scan_score).
+AGGREGATES = ("max", "top-k-mean")
+
+
+def check_aggregate(aggregate: str, top_k: int) -> None:
+    if aggregate not in AGGREGATES:
+        raise ConfigError(f"unknown scan aggregate {aggregate!r} (expected one of {AGGREGATES})")
+    if top_k < 1:
+        raise ConfigError(f"top_k must be at least 1, not {top_k}")
 
 
 @dataclass(frozen=True)
 class ScoreConfig:
-    """How patch scores are formed: A = eta*|x - x_hat| + (1 - eta)*|f(x) - f(x_hat)|."""
+    """The recipe training fits the model's :class:`~engine.score_head.ScoreHead` with: term weights
+    and the scan aggregate. Only components named in :meth:`weights` become terms; others a model
+    outputs (an attention map) are kept beside the scores, never folded in.
+    """
 
-    eta: float = 0.9
-    batch_size: int = 64
+    eta: float = 0.9  # recon's weight; feat gets 1 - eta
+    gamma: float = 1.0  # the threat head's weight (models with one); calibration may choose another
     aggregate: str = "max"
-    extra: dict[str, Any] = field(default_factory=dict)
+    top_k: int = 1  # for "top-k-mean"
+
+    def __post_init__(self) -> None:
+        check_aggregate(self.aggregate, self.top_k)
+
+    def weights(self) -> dict[str, float]:
+        return {"recon": self.eta, "feat": 1.0 - self.eta, "threat": self.gamma}

@@ -1,16 +1,19 @@
-"""Model files: HDF5 holding weights, configs, score statistics, calibration and a format version.
+"""Model files: HDF5 holding weights, configs, the score definition, calibration and a format version.
 
-Layout (version 1), readable with plain h5py::
+Layout (version 2), readable with plain h5py::
 
     /                attrs: format="bagscan-model", format_version, bagscan_version, model_name,
-                            model_config, grid_config, train_config, score_config (JSON strings),
+                            model_config, grid_config, train_config (JSON strings),
                             created (ISO time), history (JSON list of per-epoch dicts)
     /weights/<key>   one dataset per state_dict entry (netg.*, netd.*)
-    /score_stats     attrs: normalisation of the score components, from held-out normal patches
+    /score_head      attrs aggregate, top_k; datasets name, centre, scale, weight: the terms of the
+                     patch score in summation order (ScoreHead.to_arrays; absent before training ends)
     /calibration     attrs + datasets written by Calibration.to_arrays()
 
-Loading rebuilds the network from its config and copies the arrays in: nothing
-is ever unpickled.
+Version 1 files (``/score_stats`` and a ``score_config`` attribute instead of ``/score_head``)
+load through :func:`engine.modelfile_v1.migrate_score` and score exactly as before; saving
+writes version 2. Loading rebuilds the network from its config and copies the arrays in:
+nothing is ever unpickled.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import json
 import logging
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -30,29 +33,32 @@ import torch
 
 from . import __version__
 from .calibration import Calibration
-from .config import GridConfig, ScoreConfig, TrainConfig, from_dict, to_dict
+from .config import GridConfig, TrainConfig, from_dict, to_dict
 from .errors import EngineError, ModelFileError
+from .modelfile_v1 import migrate_score
 from .models import create_model
 from .models.base import AnomalyGAN
+from .score_head import ScoreHead
 
 log = logging.getLogger(__name__)
 
 FORMAT = "bagscan-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READS = (1, 2)
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class ModelBundle:
-    """Everything a model file holds, in memory."""
+    """Everything a model file holds, in memory. Immutable: a change (new calibration, new score
+    weights) is a new bundle, made by ``dataclasses.replace`` (engine.recalibration, training)."""
 
     name: str
     model: AnomalyGAN
     grid: GridConfig
     train: TrainConfig
-    score: ScoreConfig
-    score_stats: dict[str, float] = field(default_factory=dict)
+    score_head: ScoreHead | None = None  # None until training has fitted it
     calibration: Calibration | None = None
-    history: list[dict[str, Any]] = field(default_factory=list)
+    history: tuple[dict[str, Any], ...] = ()
     path: str = ""
 
     @property
@@ -62,7 +68,15 @@ class ModelBundle:
     @property
     def scores_threat(self) -> bool:
         """Its patch score includes a threat-head term (so its weight, gamma, can be tuned)."""
-        return "threat_median" in self.score_stats
+        return self.score_head is not None and self.score_head.has("threat")
+
+
+def _write_group(f: h5py.File, name: str, attrs: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+    g = f.create_group(name)
+    for k, v in attrs.items():
+        g.attrs[k] = v
+    for k, arr in arrays.items():
+        g.create_dataset(k, data=arr)
 
 
 def save_model(bundle: ModelBundle, path: str | Path, extra_arrays: dict[str, np.ndarray] | None = None) -> None:
@@ -80,22 +94,15 @@ def save_model(bundle: ModelBundle, path: str | Path, extra_arrays: dict[str, np
             f.attrs["model_config"] = json.dumps(bundle.model_config)
             f.attrs["grid_config"] = json.dumps(to_dict(bundle.grid))
             f.attrs["train_config"] = json.dumps(to_dict(bundle.train))
-            f.attrs["score_config"] = json.dumps(to_dict(bundle.score))
             f.attrs["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-            f.attrs["history"] = json.dumps(bundle.history)
+            f.attrs["history"] = json.dumps(list(bundle.history))
             w = f.create_group("weights")
             for key, tensor in bundle.model.state_dict().items():
                 w.create_dataset(key, data=tensor.detach().cpu().numpy())
-            s = f.create_group("score_stats")
-            for k, v in bundle.score_stats.items():
-                s.attrs[k] = float(v)
+            if bundle.score_head is not None:
+                _write_group(f, "score_head", *bundle.score_head.to_arrays())
             if bundle.calibration is not None:
-                c = f.create_group("calibration")
-                attrs, arrays = bundle.calibration.to_arrays()
-                for k, v in attrs.items():
-                    c.attrs[k] = v
-                for k, arr in arrays.items():
-                    c.create_dataset(k, data=arr)
+                _write_group(f, "calibration", *bundle.calibration.to_arrays())
             for k, arr in (extra_arrays or {}).items():
                 f.create_dataset(k, data=arr)
             f.flush()
@@ -127,8 +134,8 @@ def load_model(path: str | Path, device: torch.device | str = "cpu") -> ModelBun
         if f.attrs.get("format") != FORMAT:
             raise ModelFileError(p, "not a bagscan model file")
         version = int(f.attrs.get("format_version", -1))
-        if version != FORMAT_VERSION:
-            raise ModelFileError(p, f"format version {version}; this bagscan reads version {FORMAT_VERSION}")
+        if version not in READS:
+            raise ModelFileError(p, f"format version {version}; this bagscan reads versions {READS}")
         name = str(f.attrs["model_name"])
         try:
             model = create_model(name, **_attr_json(f, "model_config", p))
@@ -150,14 +157,27 @@ def load_model(path: str | Path, device: torch.device | str = "cpu") -> ModelBun
             model=model.to(device).eval(),
             grid=from_dict(GridConfig, _attr_json(f, "grid_config", p)),
             train=from_dict(TrainConfig, _attr_json(f, "train_config", p)),
-            score=from_dict(ScoreConfig, _attr_json(f, "score_config", p)),
-            score_stats={k: float(v) for k, v in f["score_stats"].attrs.items()} if "score_stats" in f else {},
+            score_head=_score_head(f, version, p),
             calibration=calibration,
-            history=_attr_json(f, "history", p) if "history" in f.attrs else [],
+            history=tuple(_attr_json(f, "history", p)) if "history" in f.attrs else (),
             path=str(p),
         )
     log.info("loaded %s model from %s", name, p)
     return bundle
+
+
+def _score_head(f: h5py.File, version: int, p: Path) -> ScoreHead | None:
+    """The score definition: the ``/score_head`` group, or a version-1 file's, migrated."""
+    try:
+        if version == 1:
+            stats = {k: float(v) for k, v in f["score_stats"].attrs.items()} if "score_stats" in f else {}
+            return migrate_score(stats, _attr_json(f, "score_config", p))
+        if "score_head" not in f:
+            return None
+        g = f["score_head"]
+        return ScoreHead.from_arrays(dict(g.attrs), {k: np.array(v) for k, v in g.items()})
+    except EngineError as exc:
+        raise ModelFileError(p, f"bad score definition: {exc}") from exc
 
 
 def _walk(group: h5py.Group, prefix: str = ""):
@@ -171,9 +191,7 @@ def _walk(group: h5py.Group, prefix: str = ""):
 
 def update_calibration(path: str | Path, calibration: Calibration) -> None:
     """Replace only the calibration group, atomically (copy, edit, rename)."""
-    bundle = load_model(path)
-    bundle.calibration = calibration
-    save_model(bundle, path)
+    save_model(replace(load_model(path), calibration=calibration), path)
 
 
 def file_sha256(path: str | Path) -> str:

@@ -1,23 +1,23 @@
 """Patch scores, scan scores and flagged patches, from a model bundle.
 
-A = eta * r' + (1 - eta) * l' per patch, where r = mean |x - x_hat| (the
-contextual residual) and l = mean |f(x) - f(x_hat)| (D's last-conv features).
-Each component is standardised with statistics of *held-out normal training
-patches* saved in the model file (median and IQR), never with statistics of the
-scans being scored, so a scan scores the same alone or in any batch. Models with
-a threat head add ``gamma * t'`` (t = D's threat logit, standardised the same way).
-The scan score is the maximum over content patches: one flagged region is enough.
+The network gives raw per-patch components (:func:`raw_components`): "recon" = mean
+|x - x_hat| (the contextual residual), "feat" = mean |f(x) - f(x_hat)| (D's last-conv
+features) and, for a model whose D outputs one, "threat" (D's threat logit). The bundle's
+:class:`~engine.score_head.ScoreHead` is the one definition of how they become a patch score
+(standardised with statistics of held-out normal training patches, never of the scans being
+scored, so a scan scores the same alone or in any batch) and how patch scores become the
+scan score.
 
 A generator with an attention map (two-stage) also yields "attention", the mean
 map per patch in [0, 1]: kept beside the scores (``ScanResult.attention``) for
-the GUI's alternative overlay, never folded into A.
+the GUI's alternative overlay, never folded into the score.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,10 +30,15 @@ from .device import resolve_device
 from .errors import EngineError
 from .events import CancelToken, Progress, ScanFailed, ScanScored, check
 from .modelfile import ModelBundle
+from .models.base import AnomalyGAN
+from .score_head import ScoreHead, scan_score
 
 log = logging.getLogger(__name__)
 
 COMPONENTS = ("recon", "feat", "threat", "attention")
+#: Patches per forward pass; a runtime choice (memory), never part of the score or the model file.
+BATCH_SIZE = 64
+__all__ = ["COMPONENTS", "ScanResult", "Scorer", "raw_components", "result_to_json", "scan_score"]
 
 
 @dataclass
@@ -45,7 +50,7 @@ class ScanResult:
     sha256: str
     boxes: np.ndarray  # (N, 4) int32, scan pixels
     scores: np.ndarray  # (N,) float32, standardised units
-    score: float  # max over patches (-inf for a scan with no content)
+    score: float  # the score head's aggregate of ``scores`` (-inf for a scan with no content)
     seconds: float
     attention: np.ndarray | None = None  # (N,) mean attention per patch, for models with an attention map
     components: dict[str, np.ndarray] | None = None  # raw per-patch components, so a new mix needs no rescoring
@@ -58,10 +63,10 @@ class ScanResult:
 
 
 @torch.inference_mode()
-def raw_components(bundle: ModelBundle, arrays: np.ndarray, device: torch.device,
-                   batch_size: int = 64) -> dict[str, np.ndarray]:
+def raw_components(model: AnomalyGAN, arrays: np.ndarray, device: torch.device,
+                   batch_size: int = BATCH_SIZE) -> dict[str, np.ndarray]:
     """Unnormalised per-patch components; eval mode, batched, inference mode."""
-    model = bundle.model.eval()
+    model = model.eval()
     out: dict[str, list[np.ndarray]] = {k: [] for k in COMPONENTS}
     cuda = device.type == "cuda"
     for i in range(0, len(arrays), batch_size):
@@ -77,35 +82,9 @@ def raw_components(bundle: ModelBundle, arrays: np.ndarray, device: torch.device
         out["feat"].append((f_x - f_hat).abs().flatten(1).mean(1).cpu().numpy())
         if d.threat_logit is not None:
             out["threat"].append(d.threat_logit.float()[: len(x)].cpu().numpy())
-        att = getattr(gen, "attention_logit", None)
-        if att is not None:
-            out["attention"].append(torch.sigmoid(att.float()).flatten(1).mean(1).cpu().numpy())
+        if gen.attention_logit is not None:
+            out["attention"].append(torch.sigmoid(gen.attention_logit.float()).flatten(1).mean(1).cpu().numpy())
     return {k: np.concatenate(v).astype(np.float32) for k, v in out.items() if v}
-
-
-def component_stats(raw: dict[str, np.ndarray]) -> dict[str, float]:
-    """Median and IQR of each component on held-out normal patches."""
-    stats: dict[str, float] = {}
-    for k, v in raw.items():
-        q25, q50, q75 = np.percentile(v.astype(np.float64), [25, 50, 75])
-        stats[f"{k}_median"] = float(q50)
-        stats[f"{k}_scale"] = float(max(q75 - q25, 1e-8))
-    return stats
-
-
-def scan_score(scores: np.ndarray) -> float:
-    """The scan aggregate: the highest patch score (one flagged region is enough); -inf without content."""
-    return float(scores.max()) if len(scores) else float("-inf")
-
-
-def combine(raw: Mapping[str, np.ndarray], stats: Mapping[str, float], eta: float, gamma: float = 1.0) -> np.ndarray:
-    def z(k: str) -> np.ndarray:
-        return (raw[k] - stats[f"{k}_median"]) / stats[f"{k}_scale"]
-
-    a = eta * z("recon") + (1.0 - eta) * z("feat")
-    if "threat" in raw and "threat_median" in stats:
-        a = a + gamma * z("threat")
-    return a.astype(np.float32)
 
 
 class Scorer:
@@ -117,9 +96,10 @@ class Scorer:
         self.bundle.model.to(self.device).eval()
         if self.device.type == "cuda":
             self.bundle.model.to(memory_format=torch.channels_last)
-        self.batch_size = batch_size or bundle.score.batch_size
-        if not bundle.score_stats:
+        self.batch_size = batch_size or BATCH_SIZE
+        if bundle.score_head is None:
             raise EngineError(f"{bundle.path or bundle.name}: model has no score statistics (train it first)")
+        self.head: ScoreHead = bundle.score_head
 
     @property
     def threshold(self) -> float:
@@ -133,9 +113,8 @@ class Scorer:
         """Patch scores and the raw per-patch components they came from (plus "attention", if any)."""
         if len(arrays) == 0:
             return np.zeros(0, np.float32), {}
-        raw = raw_components(self.bundle, arrays, self.device, self.batch_size)
-        gamma = float(self.bundle.score.extra.get("gamma", 1.0))
-        return combine(raw, self.bundle.score_stats, self.bundle.score.eta, gamma), raw
+        raw = raw_components(self.bundle.model, arrays, self.device, self.batch_size)
+        return self.head.combine(raw), raw
 
     def score_scan(self, scan: Scan | str | Path, cancel: CancelToken | None = None,
                    progress: Callable[[int, int], None] | None = None) -> ScanResult:
@@ -164,7 +143,7 @@ class Scorer:
         return ScanResult(
             path=m.path, name=scan.name, width=m.width, height=m.height, sha256=m.sha256,
             boxes=patches.boxes, scores=scores,
-            score=scan_score(scores),
+            score=self.head.scan_score(scores),
             seconds=time.perf_counter() - t0,
             attention=components.pop("attention", None),
             components=components or None,

@@ -28,12 +28,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from engine.calibration import calibrate
     from engine.data import load_dataset
     from engine.data.types import NORMAL, THREAT
+    from engine.errors import CalibrationError
     from engine.modelfile import load_model, save_model
+    from engine.recalibration import recalibrate
     from engine.scoring import Scorer
 
     model_path = resolve_model_path(args.model, "calibrate")
@@ -41,24 +40,16 @@ def run(args: argparse.Namespace) -> int:
     ds = load_dataset(args.data)
     records = [r for r in ds.records if r.label in (THREAT, NORMAL)]
     scored = score_with_progress(Scorer(bundle, args.device), records, args.quiet)
-    patches = None
-    if args.tune_mix:
-        from engine.errors import CalibrationError
-        from engine.mixing import tune_mix
-
-        try:
-            choice, scored, patches = tune_mix(bundle, scored)
-        except CalibrationError as exc:
-            raise CalibrationError(f"{args.data}: {exc}") from exc
-        print(choice.describe())
-    threat = np.array([s.result.score for s in scored if s.record.label == THREAT])
-    normal = np.array([s.result.score for s in scored if s.record.label == NORMAL])
-    cal = calibrate(threat[np.isfinite(threat)], normal[np.isfinite(normal)], args.target_recall,
-                    [s.result.sha256 for s in scored], args.source, previous=bundle.calibration,
-                    normal_patch_scores=patches)
-    bundle.calibration = cal
+    try:
+        done = recalibrate(bundle, scored, args.target_recall, args.source, tune_mix=args.tune_mix)
+    except CalibrationError as exc:
+        raise CalibrationError(f"{args.data}: {exc}") from exc
+    if done.mix is not None:
+        print(done.mix.describe())
+    cal = done.bundle.calibration
+    assert cal is not None  # recalibrate always sets one
     out = args.out or model_path
-    save_model(bundle, out)
+    save_model(done.bundle, out)
     print(f"calibrated on {cal.n_threat} threat and {cal.n_normal} threat-free scans ({args.source})")
     print(f"  target recall {args.target_recall:.3f} -> threshold {cal.threshold:.4f}")
     print(f"  achieved recall {cal.achieved_recall:.3f}, estimated false-alarm rate {cal.false_alarm_rate:.3f}")

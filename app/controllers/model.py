@@ -18,6 +18,7 @@ from engine.data.io import Scan, read_scan
 from engine.device import describe
 from engine.events import CancelToken
 from engine.modelfile import ModelBundle, load_model
+from engine.score_head import ScoreHead
 from engine.scoring import ScanResult, Scorer
 
 log = logging.getLogger(__name__)
@@ -25,12 +26,17 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """What the window shows about the model: name, file, device and calibration."""
+    """What the window shows about the model: name, file, device, calibration and score definition."""
 
     name: str
     path: str
     device: str
     calibration: Calibration | None
+    score_head: ScoreHead | None = None
+
+    @property
+    def score_text(self) -> str:
+        return self.score_head.describe() if self.score_head is not None else "—"
 
     @property
     def calibration_text(self) -> str:
@@ -56,7 +62,7 @@ class EngineBackend:
         self.scorer = scorer
         self.bundle: ModelBundle = scorer.bundle
         self.info = ModelInfo(self.bundle.name, self.bundle.path, describe(scorer.device),
-                              self.bundle.calibration)
+                              self.bundle.calibration, scorer.head)
 
     @classmethod
     def from_file(cls, path: str | Path, device: str = "auto") -> EngineBackend:

@@ -49,14 +49,14 @@ def _lookup(name: str) -> type[AnomalyGAN]:
         raise UnknownModelError(f"unknown model {name!r}; known models: {', '.join(list_models())}") from None
 
 
-def needs_masks(name: str) -> bool:
-    """Whether model ``name`` trains on hard-augmentation masks (see AnomalyGAN.needs_masks)."""
-    return bool(_lookup(name).needs_masks)
+def model_class(name: str) -> type[AnomalyGAN]:
+    """The class of model ``name``: what it can do before it is built (AnomalyGAN's class attributes)."""
+    return _lookup(name)
 
 
 def model_config_class(name: str) -> type[Any]:
     """The config dataclass of model ``name`` (for building defaults or validating a dict)."""
-    return _lookup(name).config_class  # type: ignore[attr-defined,no-any-return]
+    return _lookup(name).config_class
 
 
 def create_model(name: str, **config: Any) -> AnomalyGAN:
@@ -66,7 +66,7 @@ def create_model(name: str, **config: Any) -> AnomalyGAN:
     mangled config is reported rather than crashing deep inside a constructor.
     """
     cls = _lookup(name)
-    cfg_cls = cls.config_class  # type: ignore[attr-defined]
+    cfg_cls = cls.config_class
     names = {f.name for f in dataclasses.fields(cfg_cls)}
     unknown = sorted(set(config) - names)
     if unknown:
@@ -92,6 +92,6 @@ def check_common(cfg: Any) -> None:
 from . import dsa, ganomaly, sagan, skip_ganomaly, skip_ganomaly_pp, two_stage  # noqa: E402,F401
 
 __all__ = [
-    "AnomalyGAN", "DiscOutput", "GenOutput", "create_model", "list_models", "model_config_class",
+    "AnomalyGAN", "DiscOutput", "GenOutput", "create_model", "list_models", "model_class", "model_config_class",
     "register_model",
 ]

@@ -123,6 +123,7 @@ class GANomaly(AnomalyGAN):
     """Baseline: GANomaly with its reference architecture and initialisation."""
 
     config_class = GANomalyConfig
+    has_threat_head = True
 
     def __init__(self, config: GANomalyConfig | None = None) -> None:
         super().__init__()

@@ -94,6 +94,7 @@ class SkipGANomaly(AnomalyGAN):
     """Baseline: Skip-GANomaly with its reference architecture and initialisation."""
 
     config_class = SkipGANomalyConfig
+    has_threat_head = True
 
     def __init__(self, config: SkipGANomalyConfig | None = None) -> None:
         super().__init__()

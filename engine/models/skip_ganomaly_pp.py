@@ -116,6 +116,7 @@ class SkipGANomalyPP(AnomalyGAN):
     """Skip-GANomaly++: residual encoder/decoder UNet with an ASPP bottleneck; DCGAN D."""
 
     config_class = SkipGANomalyPPConfig
+    has_threat_head = True
 
     def __init__(self, config: SkipGANomalyPPConfig | None = None) -> None:
         super().__init__()

@@ -11,7 +11,7 @@ the bottleneck, as in pix2pix) are gated by the normal-region map 1 - a, so an
 anomaly the attention marks cannot be copied through the skips into x_hat: that
 is how a shapes the reconstruction (and why every parameter of stage 1 gets a
 gradient even without masks). Depthwise-separable convs keep it cheap; like dsa
-it wants a higher Adam rate than the DCGAN baselines (RECOMMENDED_LR).
+it wants a higher Adam rate than the DCGAN baselines (TwoStage.default_lr).
 
 Stage 2, ADGAN (``netd``): a spectral-norm conv discriminator whose features at
 1/4 resolution are multiplied by the normal-region map 1 - a(x) of its own input
@@ -70,14 +70,6 @@ class TwoStageConfig:
             raise ValueError(f"base >= 4, d_base >= 4 and w_att >= 0 needed ({self})")
         if not 2 <= self.depth <= int(math.log2(self.input_size)) - 1:
             raise ValueError(f"depth must lie in 2..log2(input_size) - 1 ({self})")
-
-
-@dataclass
-class AttentionGenOutput(GenOutput):
-    """GenOutput plus the attention logits (N, 1, H, W) and the attention loss weight."""
-
-    attention_logit: torch.Tensor | None = None
-    w_att: float = 1.0
 
 
 def _resize(a: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -148,16 +140,16 @@ class AttentionNetwork(nn.Module):
 
 
 class AttentionGenerator(nn.Module):
-    """netg: x -> AttentionGenOutput(x_hat, attention logits)."""
+    """netg: x -> GenOutput(x_hat, attention logits)."""
 
     def __init__(self, cfg: TwoStageConfig) -> None:
         super().__init__()
         self.net = AttentionNetwork(cfg)
         self.w_att = cfg.w_att
 
-    def forward(self, x: torch.Tensor) -> AttentionGenOutput:
+    def forward(self, x: torch.Tensor) -> GenOutput:
         x_hat, logit = self.net(x)
-        return AttentionGenOutput(x_hat, None, logit, self.w_att)
+        return GenOutput(x_hat, attention_logit=logit, w_att=self.w_att)
 
 
 class ADGANDiscriminator(nn.Module):
@@ -199,6 +191,7 @@ class TwoStage(AnomalyGAN):
 
     config_class = TwoStageConfig
     needs_masks = True  # its attention map is supervised by hard-augmentation masks
+    default_lr = 1e-3  # depthwise-separable, like sagan
 
     def __init__(self, config: TwoStageConfig | None = None) -> None:
         super().__init__()

@@ -16,7 +16,7 @@ from typing import Any
 from ..config import GridConfig, TrainConfig
 from ..data.types import ScanRecord
 from ..errors import DatasetError
-from ..models import model_config_class, needs_masks
+from ..models import model_class
 from .loop import Augmenter
 
 
@@ -34,11 +34,11 @@ def training_augmentation(model: str, model_config: Mapping[str, Any], cfg: Trai
     if tip or tip_threats or semi:
         from .tip_augment import make_augmenter
 
-        if "threat_head" in {f.name for f in dataclasses.fields(model_config_class(model))}:
+        if model_class(model).has_threat_head:
             config = {"threat_head": True, **config}
         augmenter: Augmenter = make_augmenter(tip_threats, grid, semi=semi, seed=cfg.seed, synthetic=True)
         return augmenter, config, dataclasses.replace(cfg, w_tip=cfg.w_tip or 1.0)
-    if hard or needs_masks(model):
+    if hard or model_class(model).needs_masks:
         from .hard_augment import HardAugmenter
 
         return HardAugmenter(), config, dataclasses.replace(cfg, w_tip=cfg.w_tip or 1.0)

@@ -8,7 +8,7 @@ on the same side of the split.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,6 +21,21 @@ from ..errors import EngineError
 from ..events import CancelToken, Progress, ScanFailed, check
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AugmentedBatch:
+    """What an augmenter makes of a clean batch (float32 arrays, N first)."""
+
+    x: np.ndarray  # the input batch
+    target: np.ndarray  # the contextual target (a projected patch's clean original)
+    threat: np.ndarray | None = None  # (N,) 0/1 labels for D's threat head
+    weight: np.ndarray | None = None  # (N,) contextual-loss weights (0: a real threat G must not learn)
+    mask: np.ndarray | None = None  # (N, 1, H, W) synthetic-anomaly masks, for an attention map
+
+
+#: (clean batch, rng) -> AugmentedBatch: TIP or hard augmentation (engine.training.tip_augment, hard_augment).
+Augmenter = Callable[[np.ndarray, np.random.Generator], AugmentedBatch]
 
 
 @dataclass

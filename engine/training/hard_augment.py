@@ -18,6 +18,8 @@ import logging
 
 import numpy as np
 
+from .data import AugmentedBatch
+
 log = logging.getLogger(__name__)
 
 KINDS = ("rotate", "permute", "jitter", "cutmix")
@@ -88,7 +90,7 @@ def hard_augment(patch: np.ndarray, rng: np.random.Generator, other: np.ndarray 
 
 
 class HardAugmenter:
-    """Training-loop augmenter: (clean batch, rng) -> (x, target, labels, weights, masks).
+    """Training-loop augmenter: (clean batch, rng) -> AugmentedBatch with labels, weights and masks.
 
     A share ``rate`` of the batch gets a synthetic anomaly; the contextual target
     stays the clean patch (G learns to undo the change), the label says whether
@@ -100,7 +102,7 @@ class HardAugmenter:
             raise ValueError(f"rate must lie in [0, 1] and kinds in {KINDS} (rate={rate}, kinds={kinds})")
         self.rate, self.kinds, self.tol = rate, tuple(kinds), tol
 
-    def __call__(self, clean: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    def __call__(self, clean: np.ndarray, rng: np.random.Generator) -> AugmentedBatch:
         n = len(clean)
         x = clean.copy()
         masks = np.zeros((n, 1) + clean.shape[2:], np.float32)
@@ -109,4 +111,4 @@ class HardAugmenter:
             kind = self.kinds[int(rng.integers(len(self.kinds)))]
             x[i], masks[i, 0] = hard_augment(clean[i], rng, other, kind, self.tol)
         labels = masks.reshape(n, -1).max(axis=1)
-        return x, clean, labels, np.ones(n, np.float32), masks
+        return AugmentedBatch(x, clean, labels, np.ones(n, np.float32), masks)

@@ -53,10 +53,9 @@ def generator_loss(x_target: torch.Tensor, gen: GenOutput, d_fake: DiscOutput, d
     if gen.aux_loss is not None:
         total = total + gen.aux_loss.float()
         parts["aux"] = float(gen.aux_loss.detach())
-    att_logit = getattr(gen, "attention_logit", None)
-    if mask is not None and att_logit is not None:
-        att = attention_loss(att_logit, mask)
-        total = total + float(getattr(gen, "w_att", 1.0)) * att
+    if mask is not None and gen.attention_logit is not None:
+        att = attention_loss(gen.attention_logit, mask)
+        total = total + gen.w_att * att
         parts["att"] = float(att.detach())
     parts["g"] = float(total.detach())
     return LossTerms(total, parts)

@@ -27,6 +27,7 @@ from ..data.types import ScanRecord
 from ..errors import EngineError
 from ..metrics import threat_patch_labels
 from ..synth.tip import ThreatLibrary, project
+from .data import AugmentedBatch
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ class TipAugmenter:
         self.real_neg = real_neg
         self.real_rate = real_rate
 
-    def __call__(self, clean: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    def __call__(self, clean: np.ndarray, rng: np.random.Generator) -> AugmentedBatch:
         n = len(clean)
         x = clean.copy()
         threat = np.zeros(n, np.float32)
@@ -73,7 +74,7 @@ class TipAugmenter:
                     threat[i], weight[i] = 0.0, 1.0
             clean = clean.copy()
             clean[slots] = x[slots]  # no clean version of a real threat: its target is itself (weight 0)
-        return x, clean, threat, weight
+        return AugmentedBatch(x, clean, threat, weight)
 
 
 def real_threat_patches(records: Sequence[ScanRecord], grid: GridConfig) -> tuple[np.ndarray, np.ndarray]:

@@ -35,6 +35,7 @@ def test_scoring_shows_an_overlay_that_matches_the_engine(qtbot, make_window, gu
     wait_result(qtbot, win, first.path)
     assert win.model_panel.name.text() == "dsa" and win.model_panel.device.text().startswith("CPU")
     assert "threat" in win.model_panel.calibration.text()
+    assert win.model_panel.score.text().startswith("patch score 0.9*recon' + 0.1*feat'")
     # Go to a threat scan; its scores must be the engine's, patch for patch.
     row = next(i for i, it in enumerate(win.screening.items) if it.name == "P000")
     win.screening.go(row)

@@ -46,10 +46,11 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def test_model_file_holds_everything(trained: tuple[Path, Path]) -> None:
     _, out = trained
     with h5py.File(out) as f:
-        assert f.attrs["format"] == "bagscan-model" and int(f.attrs["format_version"]) == 1
-        for key in ("model_config", "grid_config", "train_config", "score_config", "bagscan_version"):
+        assert f.attrs["format"] == "bagscan-model" and int(f.attrs["format_version"]) == 2
+        for key in ("model_config", "grid_config", "train_config", "bagscan_version"):
             assert key in f.attrs
-        assert "weights" in f and "calibration" in f and len(f["score_stats"].attrs) >= 4
+        assert "weights" in f and "calibration" in f and "score_stats" not in f
+        assert [n.decode() for n in f["score_head/name"]] == ["recon", "feat"]
     b = load_model(out)
     assert b.grid == GRID and len(b.history) == 2
     assert b.calibration is not None and np.isfinite(b.calibration.threshold)

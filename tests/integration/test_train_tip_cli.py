@@ -33,7 +33,7 @@ def test_tip_semi_trains_a_threat_head_that_scores(tmp_path: Path, capsys) -> No
                  "--tip-library", str(lib), "--semi"]) == 0
     bundle = load_model(out)
     assert bundle.model_config["threat_head"] is True and bundle.train.w_tip == 1.0
-    assert "threat_median" in bundle.score_stats  # the head's logit is part of the score
+    assert bundle.score_head is not None and bundle.score_head.has("threat")  # the head's logit is scored
     assert "tip" in bundle.history[0]  # the head's loss was trained
     assert main(["scan", str(data / "threat"), "--model", str(out)]) == 0
     assert "t0" in capsys.readouterr().out
@@ -44,7 +44,7 @@ def test_tip_semi_trains_a_threat_head_that_scores(tmp_path: Path, capsys) -> No
     printed = capsys.readouterr().out
     assert "chose gamma" in printed and "top_hit_rate" in printed
     t = load_model(tuned)
-    gamma = t.score.extra["gamma"]
+    gamma = t.score_head.weight("threat")
     assert f"chose gamma {gamma:g}" in printed
     normal = [r for r in load_dataset(lib).records if r.label == NORMAL]
     patches = extract_patches(read_scan(normal[0].path).pixels, t.grid)

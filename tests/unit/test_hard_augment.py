@@ -85,7 +85,9 @@ def test_bad_inputs_raise() -> None:
 def test_augmenter_labels_masks_and_clean_target() -> None:
     clean = _batch(16)
     before = clean.copy()
-    x, target, labels, weight, masks = HardAugmenter(rate=0.5)(clean, np.random.default_rng(4))
+    b = HardAugmenter(rate=0.5)(clean, np.random.default_rng(4))
+    x, target, labels, weight, masks = b.x, b.target, b.threat, b.weight, b.mask
+    assert labels is not None and weight is not None and masks is not None
     assert np.array_equal(clean, before) and np.array_equal(target, clean)  # input untouched, clean target
     assert masks.shape == (16, 1, 64, 64) and masks.dtype == np.float32
     assert labels.shape == (16,) and (weight == 1).all()
@@ -99,6 +101,7 @@ def test_augmenter_is_deterministic_for_a_seed_and_rate_zero_is_identity() -> No
     clean = _batch(6)
     a = HardAugmenter()(clean, np.random.default_rng(9))
     b = HardAugmenter()(clean, np.random.default_rng(9))
-    assert all(np.array_equal(u, v) for u, v in zip(a, b, strict=True))
-    x, _, labels, _, masks = HardAugmenter(rate=0.0)(clean, np.random.default_rng(9))
-    assert np.array_equal(x, clean) and not labels.any() and not masks.any()
+    assert all(np.array_equal(getattr(a, k), getattr(b, k)) for k in ("x", "target", "threat", "weight", "mask"))
+    c = HardAugmenter(rate=0.0)(clean, np.random.default_rng(9))
+    assert c.threat is not None and c.mask is not None
+    assert np.array_equal(c.x, clean) and not c.threat.any() and not c.mask.any()

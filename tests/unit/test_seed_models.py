@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import torch
 
-from engine.config import GridConfig, ScoreConfig, TrainConfig
-from engine.modelfile import ModelBundle, load_model
+from engine.config import GridConfig, TrainConfig
+from engine.modelfile import load_model
 from engine.models import create_model
-from engine.scoring import Scorer, combine, raw_components
+from engine.scoring import Scorer
 from engine.training import TrainJob, train
 from engine.training.hard_augment import HardAugmenter
 from engine.training.losses import generator_loss
@@ -60,7 +60,8 @@ def test_two_stage_trains_with_hard_augmentation_and_exposes_attention(data: Pat
     losses = next(e for e in events if type(e).__name__ == "EpochEnded").losses
     assert {"att", "tip", "con", "adv"} <= set(losses) and np.isfinite(list(losses.values())).all()
     bundle = load_model(out)
-    assert {"threat_median", "attention_median"} <= set(bundle.score_stats)
+    # D's (negated) real/fake logit is its threat term; the attention map is kept beside the score, not in it.
+    assert bundle.score_head is not None and bundle.score_head.names == ("recon", "feat", "threat")
     r = Scorer(bundle, device="cpu").score_scan(data / "threat" / "t0.png")
     assert np.isfinite(r.scores).all()
     assert r.attention is not None and r.attention.shape == r.scores.shape
@@ -99,23 +100,3 @@ def test_attention_loss_only_with_masks_and_an_attention_map() -> None:
     g2 = other.netg(x)
     terms = generator_loss(x, g2, other.netd(g2.x_hat), other.netd(x), CFG, mask=mask)
     assert "att" not in terms.parts  # masks are ignored by models without an attention map
-
-
-def test_models_without_attention_score_as_before() -> None:
-    """The optional attention component leaves other models' scores untouched: A from recon and feat only."""
-    torch.manual_seed(0)
-    stats = {"recon_median": 0.1, "recon_scale": 0.05, "feat_median": 0.2, "feat_scale": 0.1}
-    bundle = ModelBundle("skip-ganomaly", create_model("skip-ganomaly", base=8), GRID, CFG, ScoreConfig(),
-                         score_stats=stats)
-    arrays = np.random.default_rng(0).random((5, 3, 64, 64), dtype=np.float32)
-    raw = raw_components(bundle, arrays, torch.device("cpu"))
-    assert set(raw) == {"recon", "feat"}
-    model = bundle.model.eval()
-    with torch.inference_mode():
-        x = torch.from_numpy(arrays)
-        x_hat = model.netg(x).x_hat
-        f = model.netd(torch.cat([x, x_hat])).features
-    recon = (x - x_hat).abs().flatten(1).mean(1).numpy()
-    feat = (f[:5] - f[5:]).abs().flatten(1).mean(1).numpy()
-    expected = combine({"recon": recon, "feat": feat}, bundle.score_stats, bundle.score.eta)
-    np.testing.assert_allclose(Scorer(bundle, device="cpu").score_arrays(arrays), expected, rtol=1e-5, atol=1e-5)

@@ -18,7 +18,9 @@ def test_projection_labels_darkens_and_keeps_clean_target() -> None:
     lib = ThreatLibrary.synthetic(np.random.default_rng(0), per_category=2)
     aug = TipAugmenter(lib, grid, rate=1.0)
     clean = _batch()
-    x, target, threat, weight = aug(clean, np.random.default_rng(1))
+    b = aug(clean, np.random.default_rng(1))
+    x, target, threat, weight = b.x, b.target, b.threat, b.weight
+    assert b.mask is None and threat is not None and weight is not None
     assert np.array_equal(target, clean)
     assert threat.sum() >= 12  # nearly every patch has content to project onto
     assert (x <= clean + 1e-6).all()  # attenuation only darkens
@@ -32,7 +34,9 @@ def test_real_threats_are_head_positives_but_not_contextual_targets() -> None:
     lib = ThreatLibrary.synthetic(np.random.default_rng(0), per_category=1)
     pos = np.zeros((3, 3, 64, 64), np.uint8)  # unmistakable "real threat" patches
     aug = TipAugmenter(lib, grid, rate=0.0, real_pos=pos, real_neg=None, real_rate=0.5)
-    x, target, threat, weight = aug(_batch(32), np.random.default_rng(2))
+    b = aug(_batch(32), np.random.default_rng(2))
+    x, target, threat, weight = b.x, b.target, b.threat, b.weight
+    assert threat is not None and weight is not None
     real = weight == 0
     assert real.any() and (threat[real] == 1).all() and (x[real] == 0).all()
     assert np.array_equal(target[real], x[real]) and (threat[~real] == 0).all()
