@@ -1,6 +1,6 @@
 """Batch benchmark: scans/s and peak memory of ``bagscan batch`` on real SIXray-dev scans.
 
-    python benchmarks/batch.py [--root ../shared/sixray-dev] [--model FILE] [--sizes 100,1000]
+    python -m benchmarks.batch [--root ../shared/sixray-dev] [--model FILE] [--sizes 100,1000]
 
 Each size runs in a fresh subprocess (engine.batch.run_batch, fsync on, as the CLI runs it), so
 peak RSS (``resource.getrusage``) is that run's alone. Scans are taken from the first
@@ -26,10 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from engine.config import GridConfig, TrainConfig  # noqa: E402
-from engine.data import load_dataset  # noqa: E402
+from engine.config import GridConfig, TrainConfig
+from engine.data import load_dataset
 
 log = logging.getLogger("bench.batch")
 OUT = Path(__file__).resolve().parent / "out"
@@ -109,10 +107,10 @@ def main() -> int:
     sizes = [int(s) for s in args.sizes.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
-            cmd = [sys.executable, __file__, "--root", str(args.root), "--model", str(model), "--device",
-                   args.device, "--child", str(n), "--pool", str(max(sizes)),
+            cmd = [sys.executable, "-m", "benchmarks.batch", "--root", str(args.root), "--model", str(model),
+                   "--device", args.device, "--child", str(n), "--pool", str(max(sizes)),
                    "--out", str(Path(tmp) / f"s{n}.h5")]
-            res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+            res = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=Path(__file__).parents[1])
             runs.append(json.loads(res.stdout.strip().splitlines()[-1]))
             log.info("%s", runs[-1])
     print(f"\n{'scans':>6} {'mean MP':>8} {'scans/s':>8} {'peak RSS MB':>12} {'RSS@100 MB':>11} "
@@ -122,7 +120,7 @@ def main() -> int:
               f"{r['rss_after_100_mb']:>11.0f} {r['rss_end_mb']:>11.0f} {r['session_mb']:>8.1f}")
     growth = runs[-1]["peak_rss_mb"] - runs[0]["peak_rss_mb"]
     print(f"peak RSS growth from {runs[0]['scans']} to {runs[-1]['scans']} scans: {growth:+.0f} MB")
-    result = {"command": "python benchmarks/batch.py " + " ".join(sys.argv[1:]), "model": str(model),
+    result = {"command": "python -m benchmarks.batch " + " ".join(sys.argv[1:]), "model": str(model),
               "device": args.device, "cpus": os.cpu_count(), "load_avg": os.getloadavg(), "runs": runs,
               "peak_rss_growth_mb": round(growth, 1)}
     (OUT / "batch.json").write_text(json.dumps(result, indent=2) + "\n")

@@ -1,6 +1,6 @@
 """Contact sheet: synthetic scans beside real SIXray threat-free scans, and TIP examples.
 
-    python benchmarks/contact_sheet.py [--sixray ../shared/sixray-dev] [--out docs/synth_vs_real.png]
+    python -m benchmarks.contact_sheet [--sixray ../shared/sixray-dev] [--out docs/synth_vs_real.png]
 
 Top: 8 synthetic threat-free scans (``engine.synth.render_bag`` at the default
 size, through JPEG as ``bagscan synth`` writes them) on the left, 8 real
@@ -21,12 +21,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from engine.data import read_scan
+from engine.synth import DEFAULT_SIZE, ThreatLibrary, project, render_bag
+from engine.synth.render import decode_jpeg, encode_jpeg, to_uint8
 
-from engine.data import read_scan  # noqa: E402
-from engine.synth import DEFAULT_SIZE, ThreatLibrary, project, render_bag  # noqa: E402
-from engine.synth.render import decode_jpeg, encode_jpeg, to_uint8  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 CELL_W, CELL_H, GAP = 250, 205, 6
 log = logging.getLogger("contact_sheet")

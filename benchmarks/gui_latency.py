@@ -1,6 +1,6 @@
 """GUI responsiveness while scoring: event-loop lateness and open-to-overlay time, on the CPU.
 
-    python benchmarks/gui_latency.py [--model FILE] [--data DIR] [--scans 12] [--screenshot PNG]
+    python -m benchmarks.gui_latency [--model FILE] [--data DIR] [--scans 12] [--screenshot PNG]
 
 A QTimer ticks every 10 ms on the GUI thread; each tick records how late it
 fired. Ticks taken while the scoring worker is busy give the p50/p99/max the
@@ -25,11 +25,10 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import numpy as np  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out"
 

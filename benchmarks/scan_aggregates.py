@@ -1,6 +1,6 @@
 """Scan aggregates other than the maximum, measured on the calibration half only.
 
-    python benchmarks/scan_aggregates.py benchmarks/out/models/dsa-semi-w3.h5 --gamma 16
+    python -m benchmarks.scan_aggregates benchmarks/out/models/dsa-semi-w3.h5 --gamma 16
 
 Scores the TIP calibration scans (library threats in calibration hosts) and their hosts, and prints the
 image AUC of each aggregate of the patch scores, and of each raw component's maximum. Evaluation scans are
@@ -18,14 +18,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks.protocol import make_split  # noqa: E402
-from benchmarks.tip_sets import tip_sets  # noqa: E402
-from engine import metrics  # noqa: E402
-from engine.mixing import remix  # noqa: E402
-from engine.modelfile import load_model  # noqa: E402
-from engine.scoring import Scorer  # noqa: E402
+from benchmarks.protocol import make_split
+from benchmarks.tip_sets import tip_sets
+from engine import metrics
+from engine.data.types import THREAT
+from engine.mixing import remix
+from engine.modelfile import load_model
+from engine.scoring import Scorer
 
 log = logging.getLogger("scan_aggregates")
 OUT = Path(__file__).resolve().parent / "out"
@@ -59,7 +58,7 @@ def main() -> int:
         res = remix(scorer.score_scan(r.path), head)
         if not len(res.scores):
             continue
-        labels.append(r.label == "threat")
+        labels.append(r.label == THREAT)
         scores.append(np.sort(res.scores)[::-1])
         comps.append(res.components or {})
     y = np.array(labels)

@@ -1,6 +1,6 @@
 """SIXray-dev benchmark: every model variant under one training budget, honest protocol.
 
-    python benchmarks/sixray_dev.py [--root ../shared/sixray-dev] [--variants dsa,skip-ganomaly,...]
+    python -m benchmarks.sixray_dev [--root ../shared/sixray-dev] [--variants dsa,skip-ganomaly,...]
 
 Prints one table and writes benchmarks/out/sixray_dev.json. Figures (see issue "model"):
   a  patch AUC within threat scans (threat patches vs other content patches, same scans)
@@ -16,55 +16,67 @@ threat scans at the TIP-calibrated threshold and the false-alarm rate on real ev
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks import baselines  # noqa: E402
-from benchmarks.protocol import Split, make_split  # noqa: E402
-from engine.calibration import calibrate  # noqa: E402
-from engine.config import GridConfig, ScoreConfig, TrainConfig  # noqa: E402
-from engine.data import read_scan  # noqa: E402
-from engine.data.types import ScanRecord  # noqa: E402
-from engine.evaluation import Scored, evaluate, public  # noqa: E402
-from engine.events import EpochEnded  # noqa: E402
-from engine.mixing import remix_all  # noqa: E402
-from engine.modelfile import ModelBundle, load_model  # noqa: E402
-from engine.recalibration import recalibrate  # noqa: E402
-from engine.scoring import ScanResult, Scorer  # noqa: E402
-from engine.training import TrainJob, train  # noqa: E402
-from engine.training.augmentation import training_augmentation  # noqa: E402
+from benchmarks import baselines
+from benchmarks.protocol import Split, make_split
+from engine.calibration import calibrate
+from engine.config import GridConfig, ScoreConfig, TrainConfig
+from engine.data import read_scan
+from engine.data.types import NORMAL, ScanRecord
+from engine.evaluation import Scored, evaluate, public
+from engine.events import EpochEnded
+from engine.mixing import remix_all
+from engine.modelfile import ModelBundle, load_model
+from engine.recalibration import recalibrate
+from engine.scoring import ScanResult, Scorer
+from engine.training import TrainJob, train
+from engine.training.augmentation import training_augmentation
 
 log = logging.getLogger("sixray_dev")
 OUT = Path(__file__).resolve().parent / "out"
 GRID = GridConfig(patch=256, stride=256, input_size=64)
 
-VARIANTS: dict[str, dict] = {
-    "dsa": {"model": "dsa", "config": {}},
-    "dsa-tip": {"model": "dsa", "config": {"threat_head": True}, "tip": "projected"},
-    "dsa-semi": {"model": "dsa", "config": {"threat_head": True}, "tip": "semi"},
+@dataclass(frozen=True)
+class Variant:
+    """One row of the table: a model, its config and its training recipe."""
+
+    model: str
+    config: Mapping[str, Any] = field(default_factory=dict)
+    tip: Literal["", "projected", "semi"] = ""  # TIP augmentation: none, projected threats, or semi-supervised
+    w_tip: float = 0.0  # the augmentation loss weight (0: training_augmentation's default)
+    hard: bool = False  # hard augmentation (synthetic-anomaly masks)
+
+
+HEAD = {"threat_head": True}
+VARIANTS: dict[str, Variant] = {
+    "dsa": Variant("dsa"),
+    "dsa-tip": Variant("dsa", HEAD, tip="projected"),
+    "dsa-semi": Variant("dsa", HEAD, tip="semi"),
     # The threat head's loss weighted 3x (w_tip): picked against w_tip 1 on the TIP calibration half only.
-    "dsa-semi-w3": {"model": "dsa", "config": {"threat_head": True}, "tip": "semi", "w_tip": 3.0},
+    "dsa-semi-w3": Variant("dsa", HEAD, tip="semi", w_tip=3.0),
     # D also sees the metal/dense mask of the pseudo-colour (the issue's "material-aware inputs").
-    "dsa-semi-m": {"model": "dsa", "config": {"threat_head": True, "material": True}, "tip": "semi"},
-    "dsa-semi-m-w3": {"model": "dsa", "config": {"threat_head": True, "material": True}, "tip": "semi",
-                      "w_tip": 3.0},
-    "skip-ganomaly": {"model": "skip-ganomaly", "config": {"base": 32}},
-    "ganomaly": {"model": "ganomaly", "config": {"base": 32}},
+    "dsa-semi-m": Variant("dsa", {**HEAD, "material": True}, tip="semi"),
+    "dsa-semi-m-w3": Variant("dsa", {**HEAD, "material": True}, tip="semi", w_tip=3.0),
+    "skip-ganomaly": Variant("skip-ganomaly", {"base": 32}),
+    "ganomaly": Variant("ganomaly", {"base": 32}),
     # Issue #9's published variants, at skip-ganomaly's width (base 32) to fit the same CPU budget.
-    "sagan": {"model": "sagan", "config": {"base": 32}},
-    "skip-ganomaly-pp": {"model": "skip-ganomaly-pp", "config": {"base": 32}},
+    "sagan": Variant("sagan", {"base": 32}),
+    "skip-ganomaly-pp": Variant("skip-ganomaly-pp", {"base": 32}),
     # Hard augmentation supplies the synthetic-anomaly masks its attention learns from (w_tip 1: D's
     # output learns synthetic anomalies as not-real, the paper's adversarial anomaly loss).
-    "two-stage": {"model": "two-stage", "config": {"base": 32, "d_base": 32}, "augmenter": "hard"},
+    "two-stage": Variant("two-stage", {"base": 32, "d_base": 32}, hard=True),
 }
 
 
@@ -96,7 +108,7 @@ def figures(score_fn: Callable[[str], ScanResult], split: Split, tip_calib: list
             mix = {"gamma": done.mix.gamma, "calib_figures": {str(g): v for g, v in done.mix.table.items()}}
             real, tipe = (remix_all(group, done.bundle.score_head) for group in (real, tipe))
     t = cal.threshold
-    hosts_e = [s for s in real if s.record.label == "normal"]
+    hosts_e = [s for s in real if s.record.label == NORMAL]
     r_real = public(evaluate(real, t))
     r_tip = public(evaluate(tipe + hosts_e, t))
     return {
@@ -123,14 +135,13 @@ def run_paths(tag: str) -> tuple[Path, Path]:
     return (OUT / f"models-{tag}", OUT / f"sixray_dev-{tag}.json") if tag else (OUT / "models", OUT / "sixray_dev.json")
 
 
-def train_variant(name: str, spec: dict, split: Split, budget: TrainConfig, models: Path) -> tuple[Path, float]:
+def train_variant(name: str, spec: Variant, split: Split, budget: TrainConfig, models: Path) -> tuple[Path, float]:
     out = models / f"{name}.h5"
-    cfg = TrainConfig(**{**budget.__dict__, "w_tip": spec.get("w_tip", 0.0)})
+    cfg = dataclasses.replace(budget, w_tip=spec.w_tip)
     augmenter, config, cfg = training_augmentation(
-        spec["model"], spec["config"], cfg, GRID, tip=bool(spec.get("tip")),
-        tip_threats=split.library_threats if spec.get("tip") else (), semi=spec.get("tip") == "semi",
-        hard=spec.get("augmenter") == "hard")
-    job = TrainJob(split.train_normals, spec["model"], str(out), config, GRID, cfg, ScoreConfig(),
+        spec.model, spec.config, cfg, GRID, tip=bool(spec.tip),
+        tip_threats=split.library_threats if spec.tip else (), semi=spec.tip == "semi", hard=spec.hard)
+    job = TrainJob(split.train_normals, spec.model, str(out), config, GRID, cfg, ScoreConfig(),
                    device="auto", exclude_hashes=split.eval_hashes(), augmenter=augmenter)
     t0 = time.perf_counter()
     for ev in train(job):

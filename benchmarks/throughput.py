@@ -6,7 +6,7 @@ x and x_hat (one batched D call), eval mode, ``torch.inference_mode()``. Each
 median is reported. Variants: plain NCHW fp32, channels_last, and bf16 autocast
 (channels_last + bf16), to say whether either helps on this CPU.
 
-    python benchmarks/throughput.py --sizes 64 256 --threads 2
+    python -m benchmarks.throughput --sizes 64 256 --threads 2
 
 Also times a whole 1268x1038 scan (the median SIXray threat-free size) end to end,
 file to scores (read + decode, patch grid, batched scoring): with 256-px patches

@@ -1,6 +1,6 @@
 """The thresholds issue's honest scan-level protocol, run through the real CLI.
 
-    python benchmarks/tip_eval_cli.py --models dsa-semi skip-ganomaly
+    python -m benchmarks.tip_eval_cli --models dsa-semi skip-ganomaly
 
 For each model trained by ``sixray_dev.py`` (``benchmarks/out/models/NAME.h5``):
 
@@ -29,12 +29,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks.protocol import make_split  # noqa: E402
-from benchmarks.tip_sets import tip_sets  # noqa: E402
-from engine.data.types import CATEGORIES, ScanRecord  # noqa: E402
-from engine.modelfile import load_model  # noqa: E402
+from benchmarks.protocol import make_split
+from benchmarks.tip_sets import tip_sets
+from engine.data.types import CATEGORIES, ScanRecord
+from engine.modelfile import load_model
 
 log = logging.getLogger("tip_eval_cli")
 OUT = Path(__file__).resolve().parent / "out"
@@ -51,7 +49,7 @@ def _view(name: str, threats: list[ScanRecord], normals: list[ScanRecord]) -> Pa
     for r in threats + normals:
         src = Path(r.path)
         (root / "JPEGImage" / src.name).symlink_to(src.resolve())
-        if r.label == "threat":
+        if r.is_threat:
             xml = src.parent.parent / "positive-Annotation" / f"{src.stem}.xml"
             (root / "positive-Annotation" / xml.name).symlink_to(xml.resolve())
         rows.append(src.stem + "," + ",".join("1" if c in r.categories else "-1" for c in CATEGORIES))

@@ -192,10 +192,6 @@ class Calibration:
         t = self.threshold_for_recall(target)
         return OperatingPoint(t, self.recall_at(t), self.far_at(t))
 
-    def at_threshold(self, threshold: float) -> OperatingPoint:
-        t = float(threshold)
-        return OperatingPoint(t, self.recall_at(t), self.far_at(t))
-
     @cached_property
     def _curve(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         thr = np.unique(self.threat_scan_scores)[::-1].copy()

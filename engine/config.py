@@ -63,20 +63,20 @@ class TrainConfig:
     """Training recipe; defaults documented in README (chosen by experiment)."""
 
     epochs: int = 15
-    batch_size: int = 64
+    batch_size: int = 64  # patches per step (per rank under torchrun)
     lr: float = 0.0  # 0 = the model's recommended rate (AnomalyGAN.default_lr)
     lr_d: float = 0.0  # D's rate; 0 = the model's recommended D rate (AnomalyGAN.default_lr_d), else ``lr``
-    beta1: float = 0.5
+    beta1: float = 0.5  # Adam's betas: DCGAN's 0.5 keeps the adversarial game from oscillating
     beta2: float = 0.999
-    w_adv: float = 1.0
+    w_adv: float = 1.0  # G's loss weights: adversarial, contextual (L1 to the target), latent (D features)
     w_con: float = 40.0
     w_lat: float = 1.0
-    w_tip: float = 0.0
-    val_fraction: float = 0.2
+    w_tip: float = 0.0  # augmentation loss (threat head / attention); 1 when augmenting, unless set
+    val_fraction: float = 0.2  # threat-free scans held out (by scan) for selection and the score head
     seed: int = 0
-    max_patches_per_scan: int = 64
-    d_reinit_threshold: float = 1e-5
-    augment: bool = True
+    max_patches_per_scan: int = 64  # a cap per scan, so big scans do not dominate the pool
+    d_reinit_threshold: float = 1e-5  # re-initialise D when its loss falls below this
+    augment: bool = True  # flips and 90-degree turns
 
 
 #: Scan aggregates: how a scan's patch scores become its score (engine.score_head.scan_score).

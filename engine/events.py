@@ -7,10 +7,14 @@ thread, the GUI in a worker) and decides how to show each event.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from .data.types import BadFile
 from .errors import Cancelled
+
+if TYPE_CHECKING:  # a type only: scoring imports events, so no import at run time
+    from .scoring import ScanResult
 
 
 class CancelToken:
@@ -58,16 +62,14 @@ class EpochEnded:
 @dataclass(frozen=True)
 class ScanScored:
     path: str
-    result: Any  # engine.scoring.ScanResult; Any avoids an import cycle
+    result: ScanResult
 
 
 @dataclass(frozen=True)
-class ScanFailed:
-    path: str
-    reason: str
+class ScanFailed(BadFile):
+    """A scan a job could not read or score (``path``, one-line ``reason``); the job goes on."""
 
 
 @dataclass(frozen=True)
 class Warn:
     message: str
-    details: dict[str, Any] = field(default_factory=dict)

@@ -34,6 +34,11 @@ def lazy_help(action: argparse.Action, make: Callable[[], str]) -> argparse.Acti
     return action
 
 
+def category_list(text: str) -> list[str]:
+    """``--categories`` values: names split on commas or spaces ("Gun,Knife", "Gun Knife")."""
+    return [c for c in text.replace(",", " ").split() if c]
+
+
 def write_json(data: Any, out: str | None) -> None:
     """Write JSON to a file atomically, or to stdout when ``out`` is '-' or None."""
     text = json.dumps(data, indent=2, sort_keys=False)

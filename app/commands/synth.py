@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 
-from ._util import LazyHelpFormatter, lazy_help
+from ._util import LazyHelpFormatter, category_list, lazy_help
 
 
 def _size_help() -> str:
@@ -31,10 +31,6 @@ def _size(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
-def _categories(text: str) -> list[str]:
-    return [c for c in text.replace(",", " ").split() if c]
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("synth", help="generate synthetic X-ray scans (SIXray layout, VOC boxes)",
                        formatter_class=LazyHelpFormatter)
@@ -45,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--seed", type=int, default=0, help="same seed, byte-identical output")
     lazy_help(p.add_argument("--size", type=_size, default=None, metavar="WxH", help="scan size"), _size_help)
-    lazy_help(p.add_argument("--categories", type=_categories, default=None, metavar="LIST",
+    lazy_help(p.add_argument("--categories", type=category_list, default=None, metavar="LIST",
                              help="threat categories"), _categories_help)
     p.add_argument(
         "--max-threats", type=int, default=2, help="threats per threat scan, 1 to this (default 2)"

@@ -8,17 +8,13 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ._util import LazyHelpFormatter, lazy_help
+from ._util import LazyHelpFormatter, category_list, lazy_help
 
 
 def _categories_help() -> str:
     from engine.data.types import CATEGORIES  # numpy and OpenCV: only when this help is printed
 
     return f"threat categories (default: all the source has; known: {' '.join(CATEGORIES)})"
-
-
-def _categories(text: str) -> list[str]:
-    return [c for c in text.replace(",", " ").split() if c]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -52,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ._progress import drive
 
-    cats = [c for arg in args.categories for c in _categories(arg)] if args.categories else None
+    cats = [c for arg in args.categories for c in category_list(arg)] if args.categories else None
     if args.source == "synthetic":
         library = ThreatLibrary.synthetic(
             np.random.default_rng([args.seed, 1 << 20]), args.max_per_category, cats or CATEGORIES

@@ -30,6 +30,8 @@ from engine.events import CancelToken, Progress
 from engine.modelfile import ModelBundle, load_model
 from engine.storage import SessionStore, StoredDecision, StoredScan
 
+from .items import FAILED, PENDING, SCORED  # the one set of scan states (screening list and batch table)
+
 log = logging.getLogger(__name__)
 
 SESSION_DIR = ".bagscan"  # beside the scans, so a session travels with its folder
@@ -57,9 +59,6 @@ class SessionReady:
     same_model: bool  # scored by the model in use: its results stand for that model's
     resumable: bool  # this run scores the folder's remaining scans
     note: str = ""  # why it does not score, when it does not
-
-
-PENDING, SCORED, FAILED = "pending", "scored", "failed"
 
 
 @dataclass

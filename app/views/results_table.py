@@ -29,7 +29,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..controllers.batch_session import FAILED, PENDING, ResultRow
+from engine.data.types import THREAT
+
+from ..controllers.batch_session import ResultRow
+from ..controllers.items import FAILED, PENDING
 from .scan_list import AMBER, GREEN, GREY, RED
 from .status import ProgressControls
 from .table_model import ColumnTableModel, Index
@@ -85,7 +88,7 @@ class ResultsModel(ColumnTableModel):
             if col == DECISION:
                 return QBrush(RED if r.decision == "suspect" else GREEN)
             if col == CATEGORY:
-                return QBrush(AMBER if r.label == "threat" else GREY)
+                return QBrush(AMBER if r.label == THREAT else GREY)
         elif role == Qt.ItemDataRole.ToolTipRole:
             return f"{r.path}\n{r.error}" if r.error else r.path
         elif role == Qt.ItemDataRole.TextAlignmentRole and col in (SCORE, FLAGGED):

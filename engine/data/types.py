@@ -36,6 +36,8 @@ class Box:
 
 @dataclass(frozen=True)
 class BadFile:
+    """A file that could not be used, and the one-line reason why (named to the user)."""
+
     path: str
     reason: str
 

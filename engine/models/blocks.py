@@ -1,10 +1,11 @@
-"""Small reusable blocks for the published variants (SAGAN, Skip-GANomaly++, two-stage).
+"""Small reusable blocks for the baselines and the published variants (GANomaly, Skip-GANomaly, SAGAN,
+Skip-GANomaly++).
 
 One concept each, no losses: CBAM (channel then spatial attention, Woo et al.,
-ECCV 2018), a (dilated) depthwise-separable conv with BatchNorm, a residual unit
-(He et al., ECCV 2016) and ASPP (Chen et al., DeepLab v3/v3+). They use plain
-convs, not spectral norm: the generators that use them keep BatchNorm as their
-papers do, and D stays the reference DCGAN one.
+ECCV 2018), a residual unit (He et al., ECCV 2016), ASPP (Chen et al., DeepLab
+v3/v3+) and the reference DCGAN encoder, decoder, discriminator and init that the
+baselines share. They use plain convs, not spectral norm: the generators that use
+them keep BatchNorm as their papers do, and D stays the reference DCGAN one.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ import logging
 
 import torch
 from torch import nn
+
+from .base import DiscOutput
+from .layers import DSConv
 
 log = logging.getLogger(__name__)
 
@@ -55,24 +59,6 @@ class CBAM(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.spatial(self.channel(x))
-
-
-class SepConvBN(nn.Module):
-    """Depthwise 3x3 (optionally dilated) + pointwise 1x1 + BatchNorm + activation.
-
-    The dilated form is DeepLab v3+'s "atrous separable convolution"; undilated it
-    is SAGAN's DSC block. About 1/9 + 1/out_ch of a dense 3x3 conv's cost.
-    """
-
-    def __init__(self, in_ch: int, out_ch: int, dilation: int = 1, act: nn.Module | None = None) -> None:
-        super().__init__()
-        self.depthwise = nn.Conv2d(in_ch, in_ch, 3, 1, dilation, dilation=dilation, groups=in_ch, bias=False)
-        self.pointwise = nn.Conv2d(in_ch, out_ch, 1, bias=False)
-        self.bn = nn.BatchNorm2d(out_ch)
-        self.act = act if act is not None else nn.ReLU(inplace=True)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.act(self.bn(self.pointwise(self.depthwise(x))))
 
 
 class ResidualUnit(nn.Module):
@@ -130,7 +116,7 @@ class ASPP(nn.Module):
                 branches.append(nn.Sequential(nn.Conv2d(in_ch, out_ch, 1, bias=False), nn.BatchNorm2d(out_ch),
                                               nn.ReLU(inplace=True)))
             else:
-                branches.append(SepConvBN(in_ch, out_ch, dilation=r))
+                branches.append(DSConv(in_ch, out_ch, sn=False, bn=True, dilation=r))
         self.branches = nn.ModuleList(branches)
         # Image-level features; no BatchNorm after the pooled 1x1 conv (1x1 maps break BN at batch 1).
         self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(in_ch, out_ch, 1), nn.ReLU(inplace=True))
@@ -142,3 +128,63 @@ class ASPP(nn.Module):
         h, w = x.shape[-2:]
         pooled = self.pool(x).expand(-1, -1, h, w)
         return self.project(torch.cat([b(x) for b in self.branches] + [pooled], dim=1))
+
+
+def dcgan_init(module: nn.Module) -> None:
+    """The reference weights_init: conv ~ N(0, 0.02), BatchNorm weight ~ N(1, 0.02), bias 0."""
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d | nn.ConvTranspose2d):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+
+
+def dcgan_encoder(isize: int, nz: int, nc: int, ndf: int, extra_layers: int = 0) -> nn.Sequential:
+    """DCGAN encoder: stride-2 4x4 convs (BN + LeakyReLU) down to 4x4, then a 4x4 conv to nz x 1 x 1."""
+    layers: list[nn.Module] = [nn.Conv2d(nc, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, inplace=True)]
+    csize, cndf = isize // 2, ndf
+    for _ in range(extra_layers):
+        layers += [nn.Conv2d(cndf, cndf, 3, 1, 1, bias=False), nn.BatchNorm2d(cndf), nn.LeakyReLU(0.2, True)]
+    while csize > 4:
+        layers += [nn.Conv2d(cndf, cndf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(cndf * 2),
+                   nn.LeakyReLU(0.2, inplace=True)]
+        cndf, csize = cndf * 2, csize // 2
+    layers.append(nn.Conv2d(cndf, nz, 4, 1, 0, bias=False))
+    return nn.Sequential(*layers)
+
+
+def dcgan_decoder(isize: int, nz: int, nc: int, ngf: int) -> nn.Sequential:
+    """DCGAN decoder: nz x 1 x 1 -> 4x4 -> ... -> isize, transposed convs with BN + ReLU, tanh out."""
+    cngf, tisize = ngf // 2, 4
+    while tisize != isize:
+        cngf, tisize = cngf * 2, tisize * 2
+    layers: list[nn.Module] = [nn.ConvTranspose2d(nz, cngf, 4, 1, 0, bias=False), nn.BatchNorm2d(cngf),
+                               nn.ReLU(inplace=True)]
+    csize = 4
+    while csize < isize // 2:
+        layers += [nn.ConvTranspose2d(cngf, cngf // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(cngf // 2),
+                   nn.ReLU(inplace=True)]
+        cngf, csize = cngf // 2, csize * 2
+    layers += [nn.ConvTranspose2d(cngf, nc, 4, 2, 1, bias=False), nn.Tanh()]
+    return nn.Sequential(*layers)
+
+
+class DCGANDiscriminator(nn.Module):
+    """The reference NetD: DCGAN encoder whose last conv is the classifier; f(x) = everything before it.
+
+    With ``threat_head`` a second 4x4 conv on f(x) gives the threat logit.
+    """
+
+    def __init__(self, isize: int, nc: int, ndf: int, extra_layers: int = 0,
+                 threat_head: bool = False) -> None:
+        super().__init__()
+        layers = list(dcgan_encoder(isize, 1, nc, ndf, extra_layers).children())
+        self.features = nn.Sequential(*layers[:-1])
+        self.classifier = layers[-1]
+        self.threat = nn.Conv2d(layers[-1].in_channels, 1, 4, 1, 0, bias=False) if threat_head else None
+
+    def forward(self, x: torch.Tensor) -> DiscOutput:
+        f = self.features(x * 2.0 - 1.0)
+        threat = self.threat(f).flatten() if self.threat is not None else None
+        return DiscOutput(self.classifier(f).flatten(), f, threat)

@@ -16,7 +16,8 @@ import torch
 from torch import nn
 
 from . import check_common, register_model
-from .base import AnomalyGAN, DiscOutput, GenOutput
+from .base import AnomalyGAN, GenOutput
+from .blocks import DCGANDiscriminator, dcgan_decoder, dcgan_encoder, dcgan_init
 
 log = logging.getLogger(__name__)
 
@@ -37,66 +38,6 @@ class GANomalyConfig:
         check_common(self)
         if self.base < 4 or self.nz < 1 or self.extra_layers < 0:
             raise ValueError(f"base >= 4, nz >= 1 and extra_layers >= 0 needed ({self})")
-
-
-def dcgan_init(module: nn.Module) -> None:
-    """The reference weights_init: conv ~ N(0, 0.02), BatchNorm weight ~ N(1, 0.02), bias 0."""
-    for m in module.modules():
-        if isinstance(m, nn.Conv2d | nn.ConvTranspose2d):
-            nn.init.normal_(m.weight, 0.0, 0.02)
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.normal_(m.weight, 1.0, 0.02)
-            nn.init.zeros_(m.bias)
-
-
-def dcgan_encoder(isize: int, nz: int, nc: int, ndf: int, extra_layers: int = 0) -> nn.Sequential:
-    """DCGAN encoder: stride-2 4x4 convs (BN + LeakyReLU) down to 4x4, then a 4x4 conv to nz x 1 x 1."""
-    layers: list[nn.Module] = [nn.Conv2d(nc, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, inplace=True)]
-    csize, cndf = isize // 2, ndf
-    for _ in range(extra_layers):
-        layers += [nn.Conv2d(cndf, cndf, 3, 1, 1, bias=False), nn.BatchNorm2d(cndf), nn.LeakyReLU(0.2, True)]
-    while csize > 4:
-        layers += [nn.Conv2d(cndf, cndf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(cndf * 2),
-                   nn.LeakyReLU(0.2, inplace=True)]
-        cndf, csize = cndf * 2, csize // 2
-    layers.append(nn.Conv2d(cndf, nz, 4, 1, 0, bias=False))
-    return nn.Sequential(*layers)
-
-
-def dcgan_decoder(isize: int, nz: int, nc: int, ngf: int) -> nn.Sequential:
-    """DCGAN decoder: nz x 1 x 1 -> 4x4 -> ... -> isize, transposed convs with BN + ReLU, tanh out."""
-    cngf, tisize = ngf // 2, 4
-    while tisize != isize:
-        cngf, tisize = cngf * 2, tisize * 2
-    layers: list[nn.Module] = [nn.ConvTranspose2d(nz, cngf, 4, 1, 0, bias=False), nn.BatchNorm2d(cngf),
-                               nn.ReLU(inplace=True)]
-    csize = 4
-    while csize < isize // 2:
-        layers += [nn.ConvTranspose2d(cngf, cngf // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(cngf // 2),
-                   nn.ReLU(inplace=True)]
-        cngf, csize = cngf // 2, csize * 2
-    layers += [nn.ConvTranspose2d(cngf, nc, 4, 2, 1, bias=False), nn.Tanh()]
-    return nn.Sequential(*layers)
-
-
-class DCGANDiscriminator(nn.Module):
-    """The reference NetD: DCGAN encoder whose last conv is the classifier; f(x) = everything before it.
-
-    With ``threat_head`` a second 4x4 conv on f(x) gives the threat logit.
-    """
-
-    def __init__(self, isize: int, nc: int, ndf: int, extra_layers: int = 0,
-                 threat_head: bool = False) -> None:
-        super().__init__()
-        layers = list(dcgan_encoder(isize, 1, nc, ndf, extra_layers).children())
-        self.features = nn.Sequential(*layers[:-1])
-        self.classifier = layers[-1]
-        self.threat = nn.Conv2d(layers[-1].in_channels, 1, 4, 1, 0, bias=False) if threat_head else None
-
-    def forward(self, x: torch.Tensor) -> DiscOutput:
-        f = self.features(x * 2.0 - 1.0)
-        threat = self.threat(f).flatten() if self.threat is not None else None
-        return DiscOutput(self.classifier(f).flatten(), f, threat)
 
 
 class GANomalyGenerator(nn.Module):

@@ -50,8 +50,8 @@ class SNConv2d(_ResetOriginal, nn.Conv2d):
     """Conv2d with spectral norm on its weight when ``sn=True``; resettable."""
 
     def __init__(self, in_ch: int, out_ch: int, kernel_size: int, stride: int = 1, padding: int = 0,
-                 groups: int = 1, bias: bool = True, sn: bool = True) -> None:
-        super().__init__(in_ch, out_ch, kernel_size, stride, padding, groups=groups, bias=bias)
+                 groups: int = 1, bias: bool = True, sn: bool = True, dilation: int = 1) -> None:
+        super().__init__(in_ch, out_ch, kernel_size, stride, padding, dilation=dilation, groups=groups, bias=bias)
         if sn:
             spectral_norm(self)
 
@@ -98,16 +98,18 @@ class MaterialChannel(nn.Module):
 
 
 class DSConv(nn.Module):
-    """Depthwise 3x3 (optionally strided) + pointwise 1x1, then optional BN and activation.
+    """Depthwise 3x3 (optionally strided or dilated) + pointwise 1x1, then optional BN and activation.
 
-    About ``9/out_ch + 1/9`` of a dense 3x3 conv's cost: what keeps the nested
-    generator fast on a CPU.
+    About ``9/out_ch + 1/9`` of a dense 3x3 conv's cost: what keeps the nested generator
+    fast on a CPU. With spectral norm it is dsa's block; without, and with BN, SAGAN's DSC
+    block, and dilated, DeepLab v3+'s "atrous separable convolution" (ASPP's branches).
     """
 
     def __init__(self, in_ch: int, out_ch: int, stride: int = 1, sn: bool = True, bn: bool = False,
-                 act: nn.Module | None = None) -> None:
+                 act: nn.Module | None = None, dilation: int = 1) -> None:
         super().__init__()
-        self.depthwise = SNConv2d(in_ch, in_ch, 3, stride, 1, groups=in_ch, bias=False, sn=sn)
+        self.depthwise = SNConv2d(in_ch, in_ch, 3, stride, dilation, groups=in_ch, bias=False, sn=sn,
+                                  dilation=dilation)
         self.pointwise = SNConv2d(in_ch, out_ch, 1, bias=not bn, sn=sn)
         self.bn = nn.BatchNorm2d(out_ch) if bn else nn.Identity()
         self.act = act if act is not None else nn.ReLU(inplace=True)

@@ -35,8 +35,8 @@ from torch import nn
 
 from . import check_common, register_model
 from .base import AnomalyGAN, GenOutput
-from .blocks import CBAM, SepConvBN
-from .ganomaly import DCGANDiscriminator, dcgan_init
+from .blocks import CBAM, DCGANDiscriminator, dcgan_init
+from .layers import DSConv
 
 log = logging.getLogger(__name__)
 
@@ -75,11 +75,11 @@ class SkipAttentionUNet(nn.Module):
         def leaky() -> nn.Module:
             return nn.LeakyReLU(0.2, inplace=True)
 
-        self.stem = SepConvBN(cfg.channels, w[0], act=leaky())  # full resolution
-        self.down = nn.ModuleList(SepConvBN(w[k - 1], w[k], act=leaky()) for k in range(1, levels + 1))
+        self.stem = DSConv(cfg.channels, w[0], sn=False, bn=True, act=leaky())  # full resolution
+        self.down = nn.ModuleList(DSConv(w[k - 1], w[k], sn=False, bn=True, act=leaky()) for k in range(1, levels + 1))
         # Skips at 1/2 .. 1/2**(levels-1), each through CBAM; decoder k fuses up(level k+1) with skip k.
         self.skip_att = nn.ModuleDict({str(k): CBAM(w[k], cfg.cbam_reduction) for k in range(1, levels)})
-        self.up = nn.ModuleDict({str(k): SepConvBN(w[k + 1] + w[k], w[k]) for k in range(1, levels)})
+        self.up = nn.ModuleDict({str(k): DSConv(w[k + 1] + w[k], w[k], sn=False, bn=True) for k in range(1, levels)})
         self.out = nn.Sequential(nn.Conv2d(w[1], w[1], 3, 1, 1, groups=w[1], bias=False),
                                  nn.Conv2d(w[1], cfg.channels, 1))
         self.levels = levels

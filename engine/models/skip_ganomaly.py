@@ -18,7 +18,7 @@ from torch import nn
 
 from . import check_common, register_model
 from .base import AnomalyGAN, GenOutput
-from .ganomaly import DCGANDiscriminator, dcgan_init
+from .blocks import DCGANDiscriminator, dcgan_init
 
 log = logging.getLogger(__name__)
 

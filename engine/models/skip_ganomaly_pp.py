@@ -29,8 +29,7 @@ from torch import nn
 
 from . import check_common, register_model
 from .base import AnomalyGAN, GenOutput
-from .blocks import ASPP, ResidualUnit, scaled_rates
-from .ganomaly import DCGANDiscriminator, dcgan_init
+from .blocks import ASPP, DCGANDiscriminator, ResidualUnit, dcgan_init, scaled_rates
 
 log = logging.getLogger(__name__)
 

@@ -12,6 +12,7 @@ import pytest
 from app.cli import main
 from engine.config import GridConfig, TrainConfig
 from engine.errors import ModelFileError
+from engine.events import EpochEnded, ScanScored
 from engine.modelfile import load_model
 from engine.scoring import Scorer
 from engine.training import TrainJob, train
@@ -39,7 +40,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     cfg = TrainConfig(epochs=2, batch_size=8, max_patches_per_scan=8, val_fraction=0.34)
     job = TrainJob(str(root), "dsa", str(out), SMALL["dsa"], GRID, cfg, device="cpu")
     events = list(train(job))
-    assert any(type(e).__name__ == "EpochEnded" for e in events)
+    assert any(isinstance(e, EpochEnded) for e in events)
     return root, out
 
 
@@ -62,7 +63,7 @@ def test_scores_identical_after_reload_and_independent_of_batch(trained: tuple[P
     s1 = Scorer(load_model(out), device="cpu")
     s2 = Scorer(load_model(out), device="cpu", batch_size=3)
     alone = [s1.score_scan(p).scores for p in scans]
-    batched = [ev.result.scores for ev in s2.score_paths(scans) if type(ev).__name__ == "ScanScored"]
+    batched = [ev.result.scores for ev in s2.score_paths(scans) if isinstance(ev, ScanScored)]
     for a, b in zip(alone, batched, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
 
@@ -94,7 +95,7 @@ def test_resume_continues_from_checkpoint(tmp_path: Path) -> None:
     assert checkpoint_path(out).is_file()
     cfg2 = TrainConfig(epochs=2, batch_size=8, max_patches_per_scan=4, val_fraction=0.25)
     events = list(train(TrainJob(str(root), "dsa", str(out), SMALL["dsa"], GRID, cfg2, device="cpu", resume=True)))
-    epochs = [e.epoch for e in events if type(e).__name__ == "EpochEnded"]
+    epochs = [e.epoch for e in events if isinstance(e, EpochEnded)]
     assert epochs == [2]
     assert [h["epoch"] for h in load_model(out).history] == [1, 2]
 

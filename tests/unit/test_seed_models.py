@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from engine.config import GridConfig, TrainConfig
+from engine.events import EpochEnded
 from engine.modelfile import load_model
 from engine.models import create_model
 from engine.scoring import Scorer
@@ -48,7 +49,7 @@ def _train(name: str, data: Path, out: Path, **kw) -> list:
 def test_trains_one_epoch_and_scores(name: str, data: Path, tmp_path: Path) -> None:
     out = tmp_path / f"{name}.h5"
     events = _train(name, data, out)
-    ended = [e for e in events if type(e).__name__ == "EpochEnded"]
+    ended = [e for e in events if isinstance(e, EpochEnded)]
     assert len(ended) == 1 and all(np.isfinite(v) for v in ended[0].losses.values())
     r = Scorer(load_model(out), device="cpu").score_scan(data / "threat" / "t0.png")
     assert len(r.scores) > 0 and np.isfinite(r.scores).all() and r.attention is None
@@ -57,7 +58,7 @@ def test_trains_one_epoch_and_scores(name: str, data: Path, tmp_path: Path) -> N
 def test_two_stage_trains_with_hard_augmentation_and_exposes_attention(data: Path, tmp_path: Path) -> None:
     out = tmp_path / "two-stage.h5"
     events = _train("two-stage", data, out, augmenter=HardAugmenter(rate=0.5))
-    losses = next(e for e in events if type(e).__name__ == "EpochEnded").losses
+    losses = next(e for e in events if isinstance(e, EpochEnded)).losses
     assert {"att", "tip", "con", "adv"} <= set(losses) and np.isfinite(list(losses.values())).all()
     bundle = load_model(out)
     # D's (negated) real/fake logit is its threat term; the attention map is kept beside the score, not in it.
