@@ -7,6 +7,12 @@ through its :class:`engine.events.CancelToken`, polled between patch batches, so
 moving to another scan stops the old work within one batch. Signals are emitted
 from the worker thread and arrive queued on the GUI thread. A :class:`JobWorker`
 runs one engine generator (a batch session, an export) on its own thread.
+
+Why not superqt's ``create_worker`` / GeneratorWorker: measured on 20 000 events (offscreen, same
+thread priority) both deliver 0.40-0.43 s; a GeneratorWorker's ``quit()`` acts only between yields,
+so the engine's CancelToken (polled inside a scan) is needed anyway; and JobWorker's ordering
+(``after``: jobs on one session file never overlap), per-thread priority and error routing would have
+to be rebuilt around a shared QThreadPool. The hand-made class is ~60 lines; superqt is not a dependency.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +56,10 @@ class BatchFinished:
         return (self.scored + self.failed) / self.seconds if self.seconds > 0 else 0.0
 
 
+#: What run_batch yields.
+BatchEvent = BatchPlanned | Progress | ScanScored | ScanFailed | Warn | BatchFinished
+
+
 @dataclass(frozen=True)
 class _Item:
     record: ScanRecord
@@ -88,7 +92,7 @@ def _fingerprint(record: ScanRecord, patch: int, stride: int) -> tuple[str, int,
 
 
 def _plan(records: list[ScanRecord], store: SessionStore, bundle: ModelBundle,
-          cancel: CancelToken | None) -> Iterator[Any]:
+          cancel: CancelToken | None) -> Generator[Progress, None, tuple[list[_Item], int, int]]:
     """Yield hashing progress; return (pending items, stored, duplicates) via StopIteration."""
     g = bundle.grid
     failed_paths = store.failed_paths()
@@ -149,7 +153,7 @@ def _entry(item: _Item, **kw: Any) -> ScanEntry:
 
 def run_batch(data: str | Path | Sequence[ScanRecord], model: ModelBundle | str | Path,
               out: str | Path | SessionStore, device: str = "auto", cancel: CancelToken | None = None, *,
-              durable: bool = True, prefetch: int = 2) -> Iterator[Any]:
+              durable: bool = True, prefetch: int = 2) -> Iterator[BatchEvent]:
     """Score every scan of ``data`` into the session ``out``; yields BatchPlanned, Progress
     ("hash" then "batch"), ScanScored / ScanFailed per scan, Warn, and BatchFinished.
 
@@ -174,7 +178,7 @@ def run_batch(data: str | Path | Sequence[ScanRecord], model: ModelBundle | str 
         if dupes:
             yield Warn(f"{dupes} scans skipped: same content as another scan of this batch")
         scorer = Scorer(bundle, device=device)
-        queue: deque[tuple[_Item, Future]] = deque()
+        queue: deque[tuple[_Item, Future[tuple[Scan, float]]]] = deque()
         it = iter(pending)
         scored = failed = 0
         t0 = time.perf_counter()
@@ -189,7 +193,7 @@ def run_batch(data: str | Path | Sequence[ScanRecord], model: ModelBundle | str 
                 r = scorer.score_scan(scan)
                 entry = _entry(item, sha256=r.sha256, width=r.width, height=r.height, score=r.score,
                                boxes=r.boxes, scores=r.scores, t_read=t_read, t_score=r.seconds)
-                event: Any = ScanScored(item.record.path, r)
+                event: ScanScored | ScanFailed = ScanScored(item.record.path, r)
                 scored += 1
             except Cancelled:
                 raise

@@ -249,7 +249,8 @@ class Calibration:
         source = attrs.get("source", "normal-only")
         source = source.decode("utf-8") if isinstance(source, bytes) else str(source)
         hashes = np.asarray(arrays.get("scan_hashes", np.zeros(0, "S64"))).ravel().tolist()
-        return cls(*(np.asarray(arrays.get(name, np.zeros(0)), np.float64) for name in _ARRAYS),
+        patches, normals, threats = (np.asarray(arrays.get(name, np.zeros(0)), np.float64) for name in _ARRAYS)
+        return cls(patches, normals, threats,
                    threshold=float(attrs.get("threshold", NAN)), source=source, scan_hashes=tuple(hashes),
                    target_recall=float(attrs.get("target_recall", NAN)))
 

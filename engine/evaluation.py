@@ -75,7 +75,7 @@ def evaluate(scored: Sequence[Scored], threshold: float) -> dict[str, Any]:
         [hit_by_path.get(s.record.path, False) for s in threats],
     )
 
-    def mean(v: list) -> float:
+    def mean(v: Sequence[float]) -> float:
         return float(np.nanmean(v)) if len(v) else float("nan")
 
     return {

@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -180,7 +181,7 @@ def _score_head(f: h5py.File, version: int, p: Path) -> ScoreHead | None:
         raise ModelFileError(p, f"bad score definition: {exc}") from exc
 
 
-def _walk(group: h5py.Group, prefix: str = ""):
+def _walk(group: h5py.Group, prefix: str = "") -> Iterator[tuple[str, h5py.Dataset]]:
     """Yield (state_dict key, dataset); keys with dots are stored flat, so this is one level."""
     for k, v in group.items():
         if isinstance(v, h5py.Dataset):

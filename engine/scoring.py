@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -95,7 +96,7 @@ class Scorer:
         self.device = device if isinstance(device, torch.device) else resolve_device(device)
         self.bundle.model.to(self.device).eval()
         if self.device.type == "cuda":
-            self.bundle.model.to(memory_format=torch.channels_last)
+            self.bundle.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # stubs lack it
         self.batch_size = batch_size or BATCH_SIZE
         if bundle.score_head is None:
             raise EngineError(f"{bundle.path or bundle.name}: model has no score statistics (train it first)")
@@ -164,7 +165,7 @@ class Scorer:
             yield Progress("score", i + 1, n, Path(path).name)
 
 
-def result_to_json(r: ScanResult, threshold: float) -> dict:
+def result_to_json(r: ScanResult, threshold: float) -> dict[str, Any]:
     """The per-scan entry of ``bagscan scan --json``."""
     return {
         "path": r.path,

@@ -78,7 +78,8 @@ def _probe(path: Path, bad: list[BadFile], verify: bool) -> bool:
         return False
 
 
-def _label_from(name: str, csv_labels: dict[str, int] | None, boxes: tuple[Box, ...]) -> tuple[str, tuple]:
+def _label_from(name: str, csv_labels: dict[str, int] | None,
+                boxes: tuple[Box, ...]) -> tuple[str, tuple[str, ...]]:
     """CSV labels win; else boxes; else SIXray's P*/N* naming; else unknown."""
     cats: set[str] = {b.category for b in boxes}
     if csv_labels is not None:

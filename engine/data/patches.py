@@ -71,7 +71,7 @@ class PatchSet:
         return len(self.boxes)
 
 
-def crop_patch(pixels: np.ndarray, box: np.ndarray | tuple, cfg: GridConfig) -> np.ndarray:
+def crop_patch(pixels: np.ndarray, box: np.ndarray | tuple[int, int, int, int], cfg: GridConfig) -> np.ndarray:
     """One patch resized to the model's input, C x S x S float32."""
     x0, y0, x1, y1 = (int(v) for v in box)
     crop = pixels[y0:y1, x0:x1]

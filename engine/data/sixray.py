@@ -103,11 +103,11 @@ def write_voc(path: str | Path, filename: str, width: int, height: int, boxes: t
         ET.SubElement(obj, "pose").text = "Unspecified"
         ET.SubElement(obj, "truncated").text = "0"
         ET.SubElement(obj, "difficult").text = "0"
-        for k, v in ((extra or {}).get(str(i), {})).items():
-            ET.SubElement(obj, k).text = v
+        for key, text in ((extra or {}).get(str(i), {})).items():
+            ET.SubElement(obj, key).text = text
         bb = ET.SubElement(obj, "bndbox")
-        for k, v in (("xmin", b.x0), ("ymin", b.y0), ("xmax", b.x1), ("ymax", b.y1)):
-            ET.SubElement(bb, k).text = f"{v:.3f}"
+        for key, coord in (("xmin", b.x0), ("ymin", b.y0), ("xmax", b.x1), ("ymax", b.y1)):
+            ET.SubElement(bb, key).text = f"{coord:.3f}"
     ET.indent(ann, space="\t")
     atomic_write_bytes(path, ET.tostring(ann, encoding="utf-8"))
 

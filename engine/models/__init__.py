@@ -77,7 +77,7 @@ def create_model(name: str, **config: Any) -> AnomalyGAN:
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"invalid config for model {name!r}: {exc}") from exc
     log.debug("creating model %s with %s", name, cfg)
-    return cls(cfg)  # type: ignore[call-arg]
+    return cls(cfg)
 
 
 def check_common(cfg: Any) -> None:

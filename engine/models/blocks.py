@@ -181,8 +181,10 @@ class DCGANDiscriminator(nn.Module):
         super().__init__()
         layers = list(dcgan_encoder(isize, 1, nc, ndf, extra_layers).children())
         self.features = nn.Sequential(*layers[:-1])
-        self.classifier = layers[-1]
-        self.threat = nn.Conv2d(layers[-1].in_channels, 1, 4, 1, 0, bias=False) if threat_head else None
+        classifier = layers[-1]
+        assert isinstance(classifier, nn.Conv2d)  # dcgan_encoder ends with its 4x4 conv
+        self.classifier = classifier
+        self.threat = nn.Conv2d(classifier.in_channels, 1, 4, 1, 0, bias=False) if threat_head else None
 
     def forward(self, x: torch.Tensor) -> DiscOutput:
         f = self.features(x * 2.0 - 1.0)

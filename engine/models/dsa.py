@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -116,6 +117,7 @@ class NestedGenerator(nn.Module):
                 grid[i].append(self.nodes[f"{i}_{j}"](torch.cat([*grid[i][:j], up], dim=1)))
         h = grid[0][self.depth]
         for stage, skip in zip(self.head, reversed(skips[:-1]), strict=True):
+            stage = cast(nn.ModuleDict, stage)
             h = stage["fuse"](stage["up"](h) + skip)
         return GenOutput(torch.sigmoid(F.pixel_shuffle(self.out(h), 2)))
 

@@ -31,7 +31,6 @@ class _ResetOriginal:
     """
 
     weight: torch.Tensor
-    bias: torch.Tensor | None
 
     def reset_parameters(self) -> None:
         if not parametrize.is_parametrized(self, "weight"):  # type: ignore[arg-type]
@@ -40,10 +39,11 @@ class _ResetOriginal:
         original = self.parametrizations.weight.original  # type: ignore[attr-defined]
         with torch.no_grad():
             nn.init.kaiming_uniform_(original, a=math.sqrt(5))
-            if self.bias is not None:
+            bias: torch.Tensor | None = getattr(self, "bias", None)
+            if bias is not None:
                 fan_in, _ = nn.init._calculate_fan_in_and_fan_out(original)
                 bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-                nn.init.uniform_(self.bias, -bound, bound)
+                nn.init.uniform_(bias, -bound, bound)
 
 
 class SNConv2d(_ResetOriginal, nn.Conv2d):
@@ -127,6 +127,8 @@ class AttentionConv2d(nn.Module):
     is built for a fixed spatial size ``size`` (D always reaches it, whatever
     the input size).
     """
+
+    rel_index: torch.Tensor
 
     def __init__(self, in_ch: int, out_ch: int, size: int, dk: int, dv: int, heads: int = 4,
                  kernel_size: int = 3, sn: bool = True) -> None:

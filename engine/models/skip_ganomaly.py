@@ -49,14 +49,17 @@ class UnetBlock(nn.Module):
         self.outermost = outermost
         in_ch = outer if in_ch is None else in_ch
         down = nn.Conv2d(in_ch, inner, 4, 2, 1, bias=False)
+        if sub is None and not innermost:
+            raise ValueError("a UNet level other than the innermost needs its inner block")
+        mid: nn.Module = sub if sub is not None else nn.Identity()
         if outermost:
-            layers: list[nn.Module] = [down, sub, nn.ReLU(True),
+            layers: list[nn.Module] = [down, mid, nn.ReLU(True),
                                        nn.ConvTranspose2d(inner * 2, outer, 4, 2, 1), nn.Tanh()]
         elif innermost:
             layers = [nn.LeakyReLU(0.2, True), down, nn.ReLU(True),
                       nn.ConvTranspose2d(inner, outer, 4, 2, 1, bias=False), nn.BatchNorm2d(outer)]
         else:
-            layers = [nn.LeakyReLU(0.2, True), down, nn.BatchNorm2d(inner), sub, nn.ReLU(True),
+            layers = [nn.LeakyReLU(0.2, True), down, nn.BatchNorm2d(inner), mid, nn.ReLU(True),
                       nn.ConvTranspose2d(inner * 2, outer, 4, 2, 1, bias=False), nn.BatchNorm2d(outer)]
             if dropout:
                 layers.append(nn.Dropout(0.5))

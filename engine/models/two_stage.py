@@ -72,11 +72,12 @@ class TwoStageConfig:
             raise ValueError(f"depth must lie in 2..log2(input_size) - 1 ({self})")
 
 
-def _resize(a: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Area-average down, bilinear up: a map at another level's resolution."""
-    if a.shape[-1] >= size[-1]:
-        return F.adaptive_avg_pool2d(a, size)
-    return F.interpolate(a, size=size, mode="bilinear", align_corners=False)
+def _resize(a: torch.Tensor, size: torch.Size) -> torch.Tensor:
+    """Area-average down, bilinear up: a map at another level's resolution (``size``: the last two dims)."""
+    hw = (int(size[-2]), int(size[-1]))
+    if a.shape[-1] >= hw[-1]:
+        return F.adaptive_avg_pool2d(a, hw)
+    return F.interpolate(a, size=hw, mode="bilinear", align_corners=False)
 
 
 class AttentionNetwork(nn.Module):
@@ -192,6 +193,9 @@ class TwoStage(AnomalyGAN):
     config_class = TwoStageConfig
     needs_masks = True  # its attention map is supervised by hard-augmentation masks
     default_lr = 1e-3  # depthwise-separable, like sagan
+
+    netg: AttentionGenerator
+    netd: ADGANDiscriminator
 
     def __init__(self, config: TwoStageConfig | None = None) -> None:
         super().__init__()

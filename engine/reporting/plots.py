@@ -91,7 +91,7 @@ def plot_score_histograms(normal_scores: Any, threat_scores: Any, threshold: flo
         for data, colour, name in ((normal, NORMAL_COLOUR, "normal"), (threat, THREAT_COLOUR, "threat")):
             if data.size:
                 flagged = float((data >= threshold).mean())
-                ax.hist(data, bins=bins, density=True, alpha=0.55, color=colour,
+                ax.hist(data, bins=list(bins), density=True, alpha=0.55, color=colour,
                         label=f"{name} (n={data.size}, {flagged:.1%} flagged)")
     else:
         ax.text(0.5, 0.5, "no scores", ha="center", va="center", transform=ax.transAxes)

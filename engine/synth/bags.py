@@ -209,7 +209,7 @@ def _pack(scene: Scene, rng: np.random.Generator, plan: _BagPlan, threats: list[
 
     def pose(
         obj: Canvas, near: tuple[float, float] | None = None, fit: bool = False, scale: float = 1.0
-    ) -> tuple[np.ndarray, tuple]:
+    ) -> tuple[np.ndarray, tuple[float, float]]:
         """Random orientation (mostly packed square), position inside the bag; ``fit`` keeps it whole."""
         a = 90.0 * int(rng.integers(0, 4)) + rng.normal(0, 8) if rng.random() < 0.6 else rng.uniform(0, 360)
         r = np.deg2rad(a)
@@ -282,7 +282,8 @@ def compose_scene(
     two = rng.random() < 0.25
     kinds = [str(rng.choice(BAG_KINDS, p=[0.55, 0.37, 0.08])) for _ in range(2 if two else 1)]
     if two:
-        regions = [(0, 0, w / 2, h), (w / 2, 0, w, h)] if w >= h else [(0, 0, w, h / 2), (0, h / 2, w, h)]
+        regions: list[tuple[float, float, float, float]] = (
+            [(0, 0, w / 2, h), (w / 2, 0, w, h)] if w >= h else [(0, 0, w, h / 2), (0, h / 2, w, h)])
     else:
         regions = [(0.0, 0.0, float(w), float(h))]
     plans = [_plan(rng, k, r) for k, r in zip(kinds, regions, strict=True)]

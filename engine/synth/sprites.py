@@ -132,7 +132,7 @@ def threat_mask(crop: np.ndarray, inbox: np.ndarray) -> np.ndarray:
     k = max(3, int(round(diag * 0.015)) | 1)
     m = cv2.morphologyEx(raw, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
     m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
-    m = _fill_holes(m) & inbox.astype(np.uint8)
+    m = np.asarray(_fill_holes(m) & inbox.astype(np.uint8), np.uint8)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
     if n <= 1:
         return np.zeros_like(inbox)

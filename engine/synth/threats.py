@@ -29,6 +29,12 @@ def _p(c: Canvas, pts: list[tuple[float, float]] | np.ndarray) -> np.ndarray:
     return (np.asarray(pts, np.float64) + PAD) * c.ppm
 
 
+def _box(c: Canvas, corners: list[tuple[float, float]]) -> tuple[float, float, float, float]:
+    """Two corners in mm -> (x0, y0, x1, y1) canvas pixels, for Canvas.rect and rounded_rect."""
+    x0, y0, x1, y1 = (float(v) for v in _p(c, corners).ravel())
+    return x0, y0, x1, y1
+
+
 def _arc(cx: float, cy: float, r: float, a0: float, a1: float, n: int = 12) -> list[tuple[float, float]]:
     t = np.deg2rad(np.linspace(a0, a1, n))
     return [(cx + r * np.cos(a), cy + r * np.sin(a)) for a in t]
@@ -50,19 +56,19 @@ def gun(rng: np.random.Generator, ppm: float) -> Canvas:
     c.polygon(_p(c, grip), grip_mat, 24.0 if grip_mat == ORG else 3.0)
     if revolver:
         bl = length * rng.uniform(0.45, 0.55)
-        c.rect(*_p(c, [(length - bl, sh * 0.25), (length, sh * 0.65)]).ravel(), MET, steel * 0.8)
+        c.rect(*_box(c, [(length - bl, sh * 0.25), (length, sh * 0.65)]), MET, steel * 0.8)
         cyl = [(length - bl - 45, 0), (length - bl, sh * 1.1)]
-        c.rounded_rect(*_p(c, cyl).ravel(), 3 * ppm, MET, steel * 1.4)
+        c.rounded_rect(*_box(c, cyl), 3 * ppm, MET, steel * 1.4)
         for k in range(3):  # chambers show as lighter bands
             y = sh * (0.2 + 0.3 * k)
             c.rect(
-                *_p(c, [(length - bl - 43, y), (length - bl - 2, y + sh * 0.12)]).ravel(), MET, -steel * 0.5
+                *_box(c, [(length - bl - 43, y), (length - bl - 2, y + sh * 0.12)]), MET, -steel * 0.5
             )
-        c.rect(*_p(c, [(gx0, 0.0), (length - bl - 45, sh * 0.9)]).ravel(), MET, steel)
+        c.rect(*_box(c, [(gx0, 0.0), (length - bl - 45, sh * 0.9)]), MET, steel)
     else:
-        c.rounded_rect(*_p(c, [(0, 0), (length, sh)]).ravel(), 2 * ppm, MET, steel)
-        c.rect(*_p(c, [(gx0 + 10, sh * 0.3), (length - 2, sh * 0.62)]).ravel(), MET, steel * 0.5)  # barrel
-        c.rect(*_p(c, [(gx0 + 30, sh * 0.38), (length - 2, sh * 0.54)]).ravel(), MET, -steel * 0.4)  # bore
+        c.rounded_rect(*_box(c, [(0, 0), (length, sh)]), 2 * ppm, MET, steel)
+        c.rect(*_box(c, [(gx0 + 10, sh * 0.3), (length - 2, sh * 0.62)]), MET, steel * 0.5)  # barrel
+        c.rect(*_box(c, [(gx0 + 30, sh * 0.38), (length - 2, sh * 0.54)]), MET, -steel * 0.4)  # bore
         mag = [(gx0 + 6, sh), (gx0 + gw - 6, sh), (gx1 + gw - 7, sh + grip_l - 3), (gx1 + 5, sh + grip_l - 3)]
         c.polygon(_p(c, mag), MET, 2.5)
         c.polygon(
@@ -116,14 +122,14 @@ def knife(rng: np.random.Generator, ppm: float) -> Canvas:
     hw = min(w, 26.0) * rng.uniform(0.8, 1.0)
     steel_handle = kind == "folder" and rng.random() < 0.5
     c.rounded_rect(
-        *_p(c, [(2, mid - hw / 2), (x0, mid + hw / 2)]).ravel(),
+        *_box(c, [(2, mid - hw / 2), (x0, mid + hw / 2)]),
         hw * 0.35 * ppm,
         MET if steel_handle else ORG,
         4.0 if steel_handle else 18.0,
     )
-    c.rect(*_p(c, [(4, mid - hw * 0.2), (x0, mid + hw * 0.2)]).ravel(), MET, 2.5)  # tang / liner
+    c.rect(*_box(c, [(4, mid - hw * 0.2), (x0, mid + hw * 0.2)]), MET, 2.5)  # tang / liner
     c.rect(
-        *_p(c, [(x0 - 8, mid - hw * 0.62), (x0 + 2, mid + hw * 0.62)]).ravel(), MET, 5.0
+        *_box(c, [(x0 - 8, mid - hw * 0.62), (x0 + 2, mid + hw * 0.62)]), MET, 5.0
     )  # bolster or guard
     for k in range(int(rng.integers(2, 4))):
         c.circle(_p(c, [(18 + k * (x0 - 34) / 2, mid)])[0], 2.2 * ppm, MET, 4.0)
@@ -139,7 +145,7 @@ def wrench(rng: np.random.Generator, ppm: float) -> Canvas:
     steel = rng.uniform(5.0, 9.0)
     sw = head * rng.uniform(0.55, 0.75)
     xa, xb = head, length + head
-    c.rounded_rect(*_p(c, [(xa, mid - sw / 2), (xb, mid + sw / 2)]).ravel(), sw * 0.4 * ppm, MET, steel)
+    c.rounded_rect(*_box(c, [(xa, mid - sw / 2), (xb, mid + sw / 2)]), sw * 0.4 * ppm, MET, steel)
     jaw = rng.uniform(0.45, 0.6) * head
     c.circle(_p(c, [(xb, mid)])[0], head * ppm, MET, steel * 1.2)
     slot = [
@@ -151,12 +157,12 @@ def wrench(rng: np.random.Generator, ppm: float) -> Canvas:
     c.polygon(_p(c, slot), MET, -steel * 1.2)  # cut the open jaw
     if rng.random() < 0.35:  # adjustable: worm gear in the head
         c.cylinder(
-            *_p(c, [(xb - head * 0.9, mid + jaw / 2), (xb - head * 0.3, mid + head * 0.95)]).ravel(), MET, 5.0
+            *_box(c, [(xb - head * 0.9, mid + jaw / 2), (xb - head * 0.3, mid + head * 0.95)]), MET, 5.0
         )
     else:
         c.circle(_p(c, [(xa, mid)])[0], head * 0.95 * ppm, MET, steel * 1.2)
         c.circle(_p(c, [(xa, mid)])[0], head * 0.55 * ppm, MET, -steel * 1.2)  # ring hole
-    c.rect(*_p(c, [(xa + head, mid - sw * 0.15), (xb - head, mid + sw * 0.15)]).ravel(), MET, -steel * 0.25)
+    c.rect(*_box(c, [(xa + head, mid - sw * 0.15), (xb - head, mid + sw * 0.15)]), MET, -steel * 0.25)
     return c
 
 
@@ -235,14 +241,14 @@ def hammer(rng: np.random.Generator, ppm: float) -> Canvas:
     hw = rng.uniform(24, 32)
     if rng.random() < 0.55:
         c.rounded_rect(
-            *_p(c, [(head_w / 2, mid - hw / 2), (handle, mid + hw / 2)]).ravel(), 8 * ppm, ORG, 28.0
+            *_box(c, [(head_w / 2, mid - hw / 2), (handle, mid + hw / 2)]), 8 * ppm, ORG, 28.0
         )
     else:  # steel tube with a rubber grip
         c.rounded_rect(
-            *_p(c, [(head_w / 2, mid - hw * 0.35), (handle, mid + hw * 0.35)]).ravel(), 4 * ppm, MET, 2.5
+            *_box(c, [(head_w / 2, mid - hw * 0.35), (handle, mid + hw * 0.35)]), 4 * ppm, MET, 2.5
         )
         c.rounded_rect(
-            *_p(c, [(handle * 0.55, mid - hw / 2), (handle, mid + hw / 2)]).ravel(), 8 * ppm, ORG, 16.0
+            *_box(c, [(handle * 0.55, mid - hw / 2), (handle, mid + hw / 2)]), 8 * ppm, ORG, 16.0
         )
     face = head_l * 0.45
     c.polygon(_p(c, rounded_rect_pts(0, mid - face, head_w, mid + head_l * 0.1, 4)), MET, 22.0)
@@ -266,7 +272,7 @@ def hammer(rng: np.random.Generator, ppm: float) -> Canvas:
         -12.0,
     )  # the claw's split
     if rng.random() < 0.5:
-        c.rect(*_p(c, [(head_w * 0.2, mid - 6), (head_w * 0.8, mid + 6)]).ravel(), INO, 6.0)  # wedge
+        c.rect(*_box(c, [(head_w * 0.2, mid - 6), (head_w * 0.8, mid + 6)]), INO, 6.0)  # wedge
     return c
 
 

@@ -107,7 +107,7 @@ def _setup(job: TrainJob, device: torch.device, distributed: bool) -> GanStep:
     mc = dict(job.model_config, input_size=job.grid.input_size, channels=job.grid.channels)
     model = create_model(job.model, **mc).to(device)
     if device.type == "cuda":
-        model = model.to(memory_format=torch.channels_last)
+        model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # stubs lack it
     lr = cfg.lr or model.default_lr
     lr_d = cfg.lr_d or model.default_lr_d or lr
     opt_g = torch.optim.Adam(model.netg.parameters(), lr=lr, betas=(cfg.beta1, cfg.beta2))

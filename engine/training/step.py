@@ -36,8 +36,9 @@ def split_disc(d: DiscOutput, n: int) -> tuple[DiscOutput, DiscOutput]:
 
 def reinit(module: nn.Module) -> None:
     for m in module.modules():
-        if m is not module and hasattr(m, "reset_parameters"):
-            m.reset_parameters()
+        reset = getattr(m, "reset_parameters", None)
+        if m is not module and callable(reset):
+            reset()
 
 
 @dataclass
