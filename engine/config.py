@@ -106,4 +106,5 @@ class ScoreConfig:
         check_aggregate(self.aggregate, self.top_k)
 
     def weights(self) -> dict[str, float]:
-        return {"recon": self.eta, "feat": 1.0 - self.eta, "threat": self.gamma}
+        # "map": a dense threat map's patch maximum (threat-map models output nothing else).
+        return {"recon": self.eta, "feat": 1.0 - self.eta, "threat": self.gamma, "map": 1.0}

@@ -30,6 +30,7 @@ from .data.patches import extract_patches
 from .device import resolve_device
 from .errors import EngineError
 from .events import CancelToken, Progress, ScanFailed, ScanScored, check
+from .map_scoring import DenseMap
 from .modelfile import ModelBundle
 from .models.base import AnomalyGAN
 from .score_head import ScoreHead, scan_score
@@ -55,6 +56,7 @@ class ScanResult:
     seconds: float
     attention: np.ndarray | None = None  # (N,) mean attention per patch, for models with an attention map
     components: dict[str, np.ndarray] | None = None  # raw per-patch components, so a new mix needs no rescoring
+    threat_map: DenseMap | None = None  # models that output a dense map: the map in score units (map_scoring)
 
     def flagged(self, threshold: float) -> np.ndarray:
         return self.scores >= threshold
@@ -124,6 +126,11 @@ class Scorer:
         t0 = time.perf_counter()
         if not isinstance(scan, Scan):
             scan = read_scan(scan)
+        if self.bundle.model.produces_map:
+            from .map_scoring import map_scan_result
+
+            check(cancel)
+            return map_scan_result(self.bundle, scan, self.device, t0)
         patches = extract_patches(scan.pixels, self.bundle.grid)
         n, bs = len(patches), max(1, self.batch_size)
         parts: list[np.ndarray] = []

@@ -31,4 +31,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"  bad files: {len(s['bad_files'])}")
         for b in s["bad_files"]:
             print(f"    {b['path']}: {b['reason']}")
+    print(training_hint(s))
     return 0
+
+
+def training_hint(s: dict) -> str:
+    """What `bagscan train` will make of this folder, so nobody trains without knowing about the library."""
+    if s["n_boxes"]:
+        return (f"  training: `bagscan train` learns from the {s['n_normal']} threat-free scans; the "
+                f"{s['n_boxes']} boxed threats can serve as its --tip-library (then never evaluate on them)")
+    return (f"  training: `bagscan train` learns from the {s['n_normal']} threat-free scans with projected "
+            "synthetic threats; add --tip-library DIR (labelled threat scans with boxes) for real threats")

@@ -36,6 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--limit", type=int, default=None, help="use at most this many host scans")
     p.add_argument("--quality", type=int, default=90, help="JPEG quality (default 90)")
+    p.add_argument("--depth", type=float, nargs=2, default=(1.0, 1.0), metavar=("LO", "HI"),
+                   help="transmission exponent range (default 1 1); below 1 projects fainter threats, e.g. "
+                        "--depth 0.5 1 makes calibration threats as hard as real ones (README, calibration)")
     p.set_defaults(func=run)
 
 
@@ -76,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
         categories=cats,
         limit=args.limit,
         quality=args.quality,
+        depth=_depth(args.depth),
     )
     for _ in drive(tap(job), quiet=args.quiet):
         pass
@@ -84,3 +88,12 @@ def run(args: argparse.Namespace) -> int:
     dt = time.perf_counter() - t0
     print(f"wrote {n} scans to {args.out} in {dt:.1f} s ({n / dt if dt > 0 else 0:.2f} scans/s)")
     return 0
+
+
+def _depth(values: list[float]) -> tuple[float, float]:
+    from engine.errors import ConfigError
+
+    lo, hi = (float(v) for v in values)
+    if not 0 < lo <= hi:
+        raise ConfigError(f"--depth needs 0 < LO <= HI, not {lo:g} {hi:g}")
+    return lo, hi

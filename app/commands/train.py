@@ -21,7 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a model on the threat-free scans of DATA",
                        formatter_class=LazyHelpFormatter)
     p.add_argument("data", help="SIXray root or folder; only its threat-free scans are used")
-    lazy_help(p.add_argument("--model", default="dsa", help="a registered model name"), _model_names)
+    lazy_help(p.add_argument("--model", default="threat-map", help="a registered model name; threat-map is "
+                             "detector v2, the dense threat map (benchmarks/RESULTS.md)"), _model_names)
     p.add_argument("--out", required=True, help="model file to write (HDF5)")
     p.add_argument("--epochs", type=int, default=TrainConfig.epochs)
     p.add_argument("--input-size", type=int, default=GridConfig.input_size, help="network input, pixels")
@@ -35,11 +36,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue from FILE's .ckpt.h5 checkpoint")
-    tip = p.add_argument_group("hard augmentation (TIP)", "project threats into training patches; D's threat head "
-                               "learns them, G's target stays the clean patch. Never pass scans you evaluate.")
-    tip.add_argument("--tip", action="store_true", help="project synthetic shape-model threats")
+    tip = p.add_argument_group("threat image projection (TIP)", "threat-map always projects synthetic shape-model "
+                               "threats into training crops and learns their exact masks; the GAN models do so with "
+                               "--tip (D's threat head learns them, G's target stays the clean patch). Never pass "
+                               "scans you evaluate.")
+    tip.add_argument("--tip", action="store_true", help="GAN models: project synthetic shape-model threats")
     tip.add_argument("--tip-library", metavar="DIR", help="labelled threat scans (SIXray root or folder with VOC "
-                     "boxes) whose boxed threats are cut out and projected, with the synthetic ones")
+                     "boxes) whose boxed threats are cut out and projected, with the synthetic ones; threat-map "
+                     "also learns their real threats from the boxes (recommended whenever you have one)")
     tip.add_argument("--hard-augment", action="store_true", help="synthetic anomalies with known masks (rotation, "
                      "tile permutation, colour jitter, CutMix); on by default for models whose attention map "
                      "learns from the masks (two-stage)")
@@ -60,13 +64,21 @@ def run(args: argparse.Namespace) -> int:
     cfg = dataclasses.replace(TrainConfig(), epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                               lr_d=args.lr_d, w_tip=args.w_tip, seed=args.seed,
                               max_patches_per_scan=args.max_patches_per_scan)
+    from engine.models import produces_map
+
     model_config = json.loads(args.model_config)
-    augmenter, model_config, cfg = training_augmentation(
-        args.model, model_config, cfg, grid, tip=args.tip, tip_threats=_tip_library(args), semi=args.semi,
-        hard=args.hard_augment)
+    library = _tip_library(args)
+    augmenter = None
+    if not produces_map(args.model):  # a map model always projects threats, in its own loop
+        augmenter, model_config, cfg = training_augmentation(
+            args.model, model_config, cfg, grid, tip=args.tip, tip_threats=library, semi=args.semi,
+            hard=args.hard_augment)
+    elif not library and not args.quiet:
+        print("note: no --tip-library: training on synthetic projected threats only; a labelled folder of "
+              "real threat scans from your scanner (not ones you evaluate) makes the map markedly better")
     job = TrainJob(data=args.data, model=args.model, out=args.out, model_config=model_config,
                    grid=grid, train=cfg, score=ScoreConfig(), device=args.device, resume=args.resume,
-                   augmenter=augmenter)
+                   augmenter=augmenter, tip_threats=library)
     for _ in drive(train(job), quiet=args.quiet):
         pass
     print(f"wrote {args.out}")
@@ -78,7 +90,9 @@ def _tip_library(args: argparse.Namespace) -> list:
     from engine.data import load_dataset
     from engine.errors import DatasetError
 
-    if args.semi and not args.tip_library:
+    from engine.models import produces_map
+
+    if args.semi and not args.tip_library and not produces_map(args.model):
         raise DatasetError("--semi needs --tip-library (the labelled threat scans it learns from)")
     if not args.tip_library:
         return []

@@ -88,6 +88,13 @@ def crop_patch(pixels: np.ndarray, box: np.ndarray | tuple[int, int, int, int], 
     return np.ascontiguousarray(out.transpose(2, 0, 1))
 
 
+def resize_scan(pixels: np.ndarray, scale: float) -> np.ndarray:
+    """The whole scan at ``scale`` (a map model's input), with the same interpolation rule as a patch."""
+    h, w = pixels.shape[:2]
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(pixels, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+
+
 def extract_patches(pixels: np.ndarray, cfg: GridConfig, keep_background: bool = False) -> PatchSet:
     """Cut a scan into grid patches; background patches are dropped unless asked for."""
     h, w = pixels.shape[:2]

@@ -54,6 +54,16 @@ def model_class(name: str) -> type[AnomalyGAN]:
     return _lookup(name)
 
 
+def produces_map(name: str) -> bool:
+    """Whether model ``name`` outputs a dense threat map (see AnomalyGAN.produces_map)."""
+    return bool(_lookup(name).produces_map)
+
+
+def gan_models() -> list[str]:
+    """Registered names of the reconstruction GANs (netg + netd), sorted."""
+    return [n for n in list_models() if _REGISTRY[n].is_gan]
+
+
 def model_config_class(name: str) -> type[Any]:
     """The config dataclass of model ``name`` (for building defaults or validating a dict)."""
     return _lookup(name).config_class
@@ -89,9 +99,10 @@ def check_common(cfg: Any) -> None:
 
 
 # Importing the built-in model modules registers them.
-from . import dsa, ganomaly, sagan, skip_ganomaly, skip_ganomaly_pp, two_stage  # noqa: E402,F401
+from . import dsa, ganomaly, sagan, skip_ganomaly, skip_ganomaly_pp, threat_map, two_stage  # noqa: E402,F401
 
 __all__ = [
-    "AnomalyGAN", "DiscOutput", "GenOutput", "create_model", "list_models", "model_class", "model_config_class",
+    "AnomalyGAN", "DiscOutput", "GenOutput", "create_model", "gan_models", "list_models", "model_class",
+    "model_config_class", "produces_map",
     "register_model",
 ]

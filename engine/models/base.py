@@ -64,3 +64,8 @@ class AnomalyGAN(nn.Module):
     default_lr: ClassVar[float] = 2e-4
     #: Adam rate for D when TrainConfig.lr_d is 0; None: G's rate (two time-scale update rule where set).
     default_lr_d: ClassVar[float | None] = None
+    #: It outputs a dense threat map (engine.models.threat_map) instead of a reconstruction: it trains
+    #: in engine.training.map_loop and scores through engine.map_scoring.
+    produces_map: ClassVar[bool] = False
+    #: ``netg`` / ``netd`` exist (the generic GAN loop and the GAN registry tests need them).
+    is_gan: ClassVar[bool] = True

@@ -110,6 +110,7 @@ def tip_dataset(
     grid: GridConfig | None = None,
     quality: int = JPEG_QUALITY,
     cancel: CancelToken | None = None,
+    depth: tuple[float, float] = (1.0, 1.0),
 ) -> Iterator[Progress | ScanFailed | Warn]:
     """Project ``per_scan`` threats into each threat-free scan of ``scans``; write SIXray's layout to ``out``.
 
@@ -143,7 +144,8 @@ def tip_dataset(
             try:
                 for _ in range(per_scan):
                     sprite = lib.sample(rng)
-                    rgb, box = project(rgb, sprite, rng, scale=scale, grid=grid)
+                    rgb, box = project(rgb, sprite, rng, scale=scale, grid=grid,
+                                       depth=depth if depth != (1.0, 1.0) else 1.0)
                     boxes.append(box)
                     sources.append(sprite.source)
             except NoContentError:

@@ -66,6 +66,7 @@ def project(
     grid: GridConfig | None = None,
     content: np.ndarray | None = None,
     tries: int = 8,
+    depth: float | tuple[float, float] = 1.0,
 ) -> tuple[np.ndarray, Box]:
     """Project ``threat`` into ``host`` (float RGB in [0, 1], H x W x 3); returns (new float32 scan, its box).
 
@@ -73,7 +74,10 @@ def project(
     on the sprite's own pixels), shrunk so the threat spans at most ``max_extent``
     of the host's shorter side. The centre is the content pixel (of ``tries``
     random ones) whose footprint holds the most content. The box is the tight
-    box of every pixel the threat darkens. Never modifies ``host``.
+    box of every pixel the threat darkens. ``depth`` (a factor or a range)
+    raises the transmission to that power: below 1 the threat is fainter (thinner,
+    less dense, or seen through less material), which makes calibration threats
+    as hard as real ones. Never modifies ``host``.
     """
     if host.dtype == np.uint8:
         host = host.astype(np.float32) * np.float32(1.0 / 255.0)
@@ -82,6 +86,9 @@ def project(
         raise ConfigError(f"host scan must be H x W x 3, not {host.shape}")
     h, w = host.shape[:2]
     s = float(rng.uniform(*scale)) if isinstance(scale, tuple) else float(scale)
+    d = float(rng.uniform(*depth)) if isinstance(depth, tuple) else float(depth)
+    if not d > 0:
+        raise ConfigError(f"projection depth must be positive, not {d}")
     a = float(rng.uniform(0.0, 360.0)) if angle is None else float(angle)
     f = bool(rng.random() < 0.5) if flip is None else bool(flip)
     r = np.deg2rad(a)
@@ -116,6 +123,8 @@ def project(
     t = np.ascontiguousarray(warped[..., :3])
     t = cv2.max(t, cv2.threshold(t, 1.0 - 1e-5, 1.0, cv2.THRESH_BINARY)[1])
     t = cv2.threshold(t, 1.0, 1.0, cv2.THRESH_TRUNC)[1]
+    if d != 1.0:
+        t = np.power(t, np.float32(d))
     out = host.copy()
     out[ry0:ry1, rx0:rx1] *= t
     # Every pixel the sprite darkens has mask > 0 (T < 1 only inside the mask), so this box holds them all.

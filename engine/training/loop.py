@@ -57,6 +57,9 @@ class TrainJob:
     exclude_hashes: frozenset[str] = frozenset()
     augmenter: Augmenter | None = None
     max_batches_per_epoch: int = 0
+    #: Labelled threat scans with boxes (a TIP library): a threat-map model projects their cut-outs
+    #: and learns their real threats; never scans that are evaluated.
+    tip_threats: list[ScanRecord] = field(default_factory=list)
 
 
 @dataclass
@@ -188,6 +191,13 @@ def _epoch(job: TrainJob, step: GanStep, pool: PatchPool, epoch: int, cancel: Ca
 
 def train(job: TrainJob, cancel: CancelToken | None = None) -> Iterator[TrainEvent]:
     """Yield Progress / EpochEnded / Warn / ScanFailed events; the finished model file is at ``job.out``."""
+    from ..models import produces_map
+
+    if produces_map(job.model):
+        from .map_loop import train_map
+
+        yield from train_map(job, _records(job), cancel)
+        return
     cfg = job.train
     device = ddp.local_device(resolve_device(job.device))
     distributed = ddp.init(device)

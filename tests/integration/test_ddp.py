@@ -14,13 +14,14 @@ from tests.integration.test_train_scan import make_data
 
 
 @pytest.mark.slow
-def test_torchrun_two_gloo_processes(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("model", "config", "port"), [("dsa", '{"base": 8}', 29613), ("threat-map", "{}", 29614)])
+def test_torchrun_two_gloo_processes(tmp_path: Path, model: str, config: str, port: int) -> None:
     root = make_data(tmp_path / "d", n_normal=4, n_threat=0)
     out = tmp_path / "ddp.h5"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", "29613",
-           "-m", "app.cli", "-q", "train", str(root), "--out", str(out), "--epochs", "2", "--input-size", "64",
-           "--patch", "128", "--batch-size", "4", "--max-patches-per-scan", "6",
-           "--model-config", '{"base": 8}', "--device", "cpu"]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", str(port),
+           "-m", "app.cli", "-q", "train", str(root), "--model", model, "--out", str(out), "--epochs", "2",
+           "--input-size", "64", "--patch", "128", "--batch-size", "4", "--max-patches-per-scan", "6",
+           "--model-config", config, "--device", "cpu"]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env,
                           cwd=Path(__file__).resolve().parents[2])

@@ -62,9 +62,9 @@ def test_tip_semi_trains_a_threat_head_that_scores(tmp_path: Path, capsys) -> No
 def test_semi_without_a_library_and_a_library_without_boxes_are_clear_errors(tmp_path: Path, capsys) -> None:
     data = make_data(tmp_path / "d", n_normal=4, n_threat=1)
     out = tmp_path / "x.h5"
-    assert main(["-q", "train", str(data), "--out", str(out), *FAST, "--semi"]) == 1
+    assert main(["-q", "train", str(data), "--model", "dsa", "--out", str(out), *FAST, "--semi"]) == 1
     assert "--semi needs --tip-library" in capsys.readouterr().err
-    assert main(["-q", "train", str(data), "--out", str(out), *FAST, "--tip-library", str(data)]) == 1
+    assert main(["-q", "train", str(data), "--model", "dsa", "--out", str(out), *FAST, "--tip-library", str(data)]) == 1
     err = capsys.readouterr().err
     assert str(data) in err and "no threat scans with boxes" in err
     assert not out.exists()

@@ -65,7 +65,7 @@ def test_help_that_needs_the_engine_is_complete(capsys: pytest.CaptureFixture[st
         return capsys.readouterr().out
 
     text = help_of("train")
-    assert all(name in text for name in list_models()) and "(default: dsa)" in text
+    assert all(name in text for name in list_models()) and "(default: threat-map)" in text
     text = help_of("synth")
     assert ",".join(CATEGORIES) in text and "{}x{}".format(*DEFAULT_SIZE) in text
     assert " ".join(CATEGORIES) in help_of("tip")

@@ -241,3 +241,18 @@ def test_real_cutouts_project_into_a_real_threat_free_scan() -> None:
         assert sp.transmission.max() <= 1.0
         out, box = project(host, sp, rng)
         assert (out <= host).all() and box.category == sp.category
+
+
+def test_depth_below_one_projects_a_fainter_threat_in_the_same_place() -> None:
+    from engine.synth.tip import ThreatLibrary, project
+
+    host = np.full((200, 200, 3), 0.5, np.float32)  # dark enough to be bag content everywhere
+    sprite = ThreatLibrary.synthetic(np.random.default_rng(3), per_category=1, categories=["Gun"]).sprites[0]
+    full, box_full = project(host, sprite, np.random.default_rng(7), angle=0.0, flip=False, scale=0.5)
+    faint, box_faint = project(host, sprite, np.random.default_rng(7), angle=0.0, flip=False, scale=0.5, depth=0.5)
+    assert box_full == box_faint
+    lost_full, lost_faint = host - full, host - faint
+    inside = lost_full.max(axis=2) > 0.01
+    # T**0.5 >= T: never darker, and strictly lighter where the threat attenuates.
+    assert (lost_faint <= lost_full + 1e-6).all()
+    assert lost_faint[inside].mean() < 0.8 * lost_full[inside].mean()

@@ -1,0 +1,145 @@
+"""Detector v2 (dense threat map) on the honest SIXray-dev protocol, over splits and seeds, beside baselines.
+
+    python -m benchmarks.detector_v2 [--splits 0,1] [--seeds 0,1,2] [--variants v2,v2-recon] [--epochs 15]
+
+Every row is trained through the product's own path (engine.training.train, then the Scorer) on
+the split's training normals, with the split's library half as the TIP library; nothing is chosen
+on the evaluation halves. The metal rule is measured in the same run on the same split. Prints a
+table (mean and spread over splits x seeds) and writes benchmarks/out/detector_v2[-TAG].json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from benchmarks import baselines
+from benchmarks.protocol import Split, make_split
+from benchmarks.sixray_dev import GRID, OUT, figures
+from engine.config import ScoreConfig, TrainConfig
+from engine.data import read_scan
+from engine.events import EpochEnded
+from engine.modelfile import load_model
+from engine.scoring import Scorer
+from engine.training import TrainJob, train
+
+log = logging.getLogger("detector_v2")
+
+VARIANTS: dict[str, dict] = {
+    "v2": {},  # the default recipe: the map network alone
+    "v2-recon": {"recon": True},  # plus DRAEM's reconstructive half (the ablation's other side)
+}
+COLUMNS = ("a_patch_auc_within_threat", "b_patch_auc_vs_threat_free", "c_hit_rate", "d_tip_image_auc",
+           "d_tip_recall", "d_tip_far", "median_scan_s", "train_s")
+
+
+def train_v2(name: str, split: Split, epochs: int, seed: int, models: Path) -> tuple[Path, float, list]:
+    out = models / f"{name}.h5"
+    job = TrainJob(split.train_normals, "threat-map", str(out), dict(VARIANTS[name]), GRID,
+                   TrainConfig(epochs=epochs, batch_size=32, seed=seed), ScoreConfig(), device="auto",
+                   exclude_hashes=split.eval_hashes(), tip_threats=list(split.library_threats))
+    t0, history = time.perf_counter(), []
+    for ev in train(job):
+        if isinstance(ev, EpochEnded):
+            history.append({"epoch": ev.epoch, **{k: round(v, 4) for k, v in ev.losses.items()},
+                            "val": round(ev.val_score, 4)})
+            log.info("%s epoch %d/%d %s", name, ev.epoch, ev.epochs, history[-1])
+    return out, time.perf_counter() - t0, history
+
+
+def timed_figures(fn, split: Split, tip_calib, tip_eval) -> dict:
+    secs: list[float] = []
+
+    def score(path: str):
+        t0 = time.perf_counter()
+        r = fn(path)
+        secs.append(time.perf_counter() - t0)
+        return r
+
+    res = figures(score, split, tip_calib, tip_eval)
+    res["median_scan_s"] = float(np.median(secs))
+    return res
+
+
+def summarise(runs: list[dict]) -> dict[str, dict[str, tuple[float, float]]]:
+    """variant -> column -> (mean, standard deviation) over every split x seed run."""
+    out: dict[str, dict[str, tuple[float, float]]] = {}
+    for name in dict.fromkeys(r["variant"] for r in runs):
+        rows = [r for r in runs if r["variant"] == name]
+        out[name] = {}
+        for col in (*COLUMNS, "c_chance"):
+            v = np.array([r[col] for r in rows if r.get(col) is not None], np.float64)
+            if v.size:
+                out[name][col] = (float(v.mean()), float(v.std()))
+        for cat in ("Gun", "Knife", "Wrench"):
+            v = np.array([r["c_hit_per_category"].get(cat, np.nan) for r in rows], np.float64)
+            out[name][f"hit_{cat}"] = (float(np.nanmean(v)), float(np.nanstd(v)))
+    return out
+
+
+def print_table(summary: dict, n_runs: dict[str, int]) -> None:
+    cols = [("a_patch_auc_within_threat", "a in-threat"), ("b_patch_auc_vs_threat_free", "b vs clean"),
+            ("c_hit_rate", "c hit"), ("hit_Gun", "Gun"), ("hit_Knife", "Knife"), ("hit_Wrench", "Wrench"),
+            ("d_tip_image_auc", "d TIP AUC"), ("d_tip_recall", "TIP recall"), ("d_tip_far", "TIP FAR"),
+            ("median_scan_s", "s/scan"), ("train_s", "train s")]
+    print("| variant (runs) | " + " | ".join(c[1] for c in cols) + " |")
+    print("|---|" + "---|" * len(cols))
+    for name, figs in summary.items():
+        cells = []
+        for k, _ in cols:
+            m, s = figs.get(k, (float("nan"), 0.0))
+            cells.append(f"{m:.0f} ± {s:.0f}" if k == "train_s" else f"{m:.3f} ± {s:.3f}")
+        print(f"| {name} ({n_runs[name]}) | " + " | ".join(cells) + " |")
+    chance = next(iter(summary.values())).get("c_chance", (float("nan"), 0))[0]
+    print(f"\nhit-rate chance {chance:.3f}; mean ± standard deviation over splits x seeds")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--root", default=str(Path(__file__).resolve().parents[2] / "shared" / "sixray-dev"))
+    ap.add_argument("--splits", default="0,1")
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--variants", default="v2,v2-recon")
+    ap.add_argument("--epochs", type=int, default=15)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--tag", default="")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    torch.set_num_threads(args.threads)
+    from benchmarks.tip_sets import tip_sets
+
+    runs: list[dict] = []
+    result = OUT / f"detector_v2{('-' + args.tag) if args.tag else ''}.json"
+    for sp in (int(s) for s in args.splits.split(",")):
+        split = make_split(args.root, seed=sp)
+        log.info("split %d: %s", sp, split.describe())
+        tip_calib, tip_eval = tip_sets(split, OUT if sp == 0 else OUT / f"split{sp}")
+        metal = timed_figures(lambda p: baselines.metal_rule(read_scan(p), GRID), split, tip_calib, tip_eval)
+        runs.append({"variant": "metal-rule", "split": sp, "seed": 0, "train_s": 0.0, **metal})
+        for seed in (int(s) for s in args.seeds.split(",")):
+            models = OUT / f"models-v2{('-' + args.tag) if args.tag else ''}" / f"split{sp}-seed{seed}"
+            models.mkdir(parents=True, exist_ok=True)
+            for name in args.variants.split(","):
+                path, train_s, history = train_v2(name, split, args.epochs, seed, models)
+                scorer = Scorer(load_model(path), device="auto")
+                res = timed_figures(scorer.score_scan, split, tip_calib, tip_eval)
+                runs.append({"variant": name, "split": sp, "seed": seed, "train_s": train_s,
+                             "history": history, **res})
+                log.info("%s split %d seed %d: %s", name, sp, seed,
+                         {k: round(res[k], 3) for k in COLUMNS if isinstance(res.get(k), float)})
+                OUT.mkdir(parents=True, exist_ok=True)
+                result.write_text(json.dumps({"args": vars(args), "runs": runs}, indent=2, default=float))
+    summary = summarise(runs)
+    result.write_text(json.dumps({"args": vars(args), "runs": runs, "summary": summary}, indent=2, default=float))
+    print_table(summary, {n: sum(r["variant"] == n for r in runs) for n in summary})
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
