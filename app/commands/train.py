@@ -89,7 +89,6 @@ def _tip_library(args: argparse.Namespace) -> list:
     """The boxed threat scans of --tip-library, with errors in the flags' own words."""
     from engine.data import load_dataset
     from engine.errors import DatasetError
-
     from engine.models import produces_map
 
     if args.semi and not args.tip_library and not produces_map(args.model):

@@ -61,6 +61,7 @@ class ThreatMapNet(nn.Module):
         self.lat = nn.ModuleList([nn.Conv2d(w3, w2, 1), nn.Conv2d(w2, w1, 1), nn.Conv2d(w1, w0, 1)])
         self.dec = nn.ModuleList([ConvBlock(w2, w2), ConvBlock(w1, w1), ConvBlock(w0, w0)])
         self.head = nn.Conv2d(w0, 1, 1)
+        assert self.head.bias is not None
         nn.init.constant_(self.head.bias, -4.0)  # start near "no threat anywhere": most pixels are clean
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -14,8 +14,8 @@ from __future__ import annotations
 import copy
 import logging
 import time
-from dataclasses import replace
 from collections.abc import Generator, Iterator, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -74,8 +74,13 @@ def _library(job: TrainJob, seed: int) -> ThreatLibrary:
     return ThreatLibrary(sprites)
 
 
-def _tensor_batch(b: MapBatch, device: torch.device) -> tuple[torch.Tensor, ...]:
-    return tuple(torch.from_numpy(a).to(device) for a in (b.x, b.target, b.weight, b.mil, b.clean, b.clean_weight))
+Tensors6 = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+def _tensor_batch(b: MapBatch, device: torch.device) -> Tensors6:
+    x, t, w, m, c, cw = (torch.from_numpy(a).to(device) for a in (b.x, b.target, b.weight, b.mil, b.clean,
+                                                                    b.clean_weight))
+    return x, t, w, m, c, cw
 
 
 def _val_loss(model: torch.nn.Module, batches: list[MapBatch], device: torch.device) -> float:
@@ -86,13 +91,13 @@ def _val_loss(model: torch.nn.Module, batches: list[MapBatch], device: torch.dev
     return total / max(len(batches), 1)
 
 
-def train_map(job: TrainJob, records: list[ScanRecord], cancel: CancelToken | None = None) -> Iterator[Progress | EpochEnded | Warn]:
+def train_map(job: TrainJob, records: list[ScanRecord], cancel: CancelToken | None = None
+              ) -> Iterator[Progress | EpochEnded | Warn]:
     """Yield Progress / EpochEnded / Warn; the finished model file is at ``job.out``."""
-    from .data import split_by_scan
-
     from torch.nn.parallel import DistributedDataParallel as DDP
 
     from . import ddp
+    from .data import split_by_scan
 
     cfg, grid = job.train, job.grid
     device = ddp.local_device(resolve_device(job.device))
@@ -132,7 +137,7 @@ def train_map(job: TrainJob, records: list[ScanRecord], cancel: CancelToken | No
     best: tuple[float, int, dict[str, torch.Tensor] | None] = (float("inf"), 0, None)
     model.train()
     for epoch in range(cfg.epochs):
-        t0, sums = time.perf_counter(), {}
+        t0, sums = time.perf_counter(), dict[str, float]()
         rng = np.random.default_rng([cfg.seed, epoch, rank])  # each rank draws its own crops
         for b in range(steps):
             check(cancel)
