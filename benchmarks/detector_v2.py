@@ -20,8 +20,12 @@ import numpy as np
 import torch
 
 from benchmarks import baselines
+from benchmarks.cnn_baseline import train_cnn
 from benchmarks.protocol import Split, make_split
-from benchmarks.sixray_dev import GRID, OUT, figures
+from benchmarks.sixray_dev import GRID, OUT, figures, train_variant
+from benchmarks.sixray_dev import VARIANTS as GAN_VARIANTS
+from benchmarks.tip_variants import hard_calibration, unlike_evaluation
+from engine.calibration import calibrate
 from engine.config import ScoreConfig, TrainConfig
 from engine.data import read_scan
 from engine.events import EpochEnded
@@ -35,6 +39,7 @@ VARIANTS: dict[str, dict] = {
     "v2": {},  # the default recipe: the map network alone
     "v2-recon": {"recon": True},  # plus DRAEM's reconstructive half (the ablation's other side)
 }
+# Other rows: "cnn" (benchmarks.cnn_baseline) and any sixray_dev variant (dsa-semi-w3, skip-ganomaly, ...).
 COLUMNS = ("a_patch_auc_within_threat", "b_patch_auc_vs_threat_free", "c_hit_rate", "d_tip_image_auc",
            "d_tip_recall", "d_tip_far", "median_scan_s", "train_s")
 
@@ -53,7 +58,9 @@ def train_v2(name: str, split: Split, epochs: int, seed: int, models: Path) -> t
     return out, time.perf_counter() - t0, history
 
 
-def timed_figures(fn, split: Split, tip_calib, tip_eval) -> dict:
+def timed_figures(fn, split: Split, sets: dict[str, list]) -> dict:
+    """sixray_dev's figures, the median scan time, and recall at the 0.9 threshold set on the standard and
+    on the hard calibration TIP, achieved on the evaluation TIP (same and unlike projection) and real threats."""
     secs: list[float] = []
 
     def score(path: str):
@@ -62,9 +69,25 @@ def timed_figures(fn, split: Split, tip_calib, tip_eval) -> dict:
         secs.append(time.perf_counter() - t0)
         return r
 
-    res = figures(score, split, tip_calib, tip_eval)
+    res = figures(score, split, sets["calib"], sets["eval"])
     res["median_scan_s"] = float(np.median(secs))
+    res.update(held_recall(fn, split, sets))
     return res
+
+
+def held_recall(fn, split: Split, sets: dict[str, list]) -> dict:
+    """Does the recall the slider promises hold on threats calibration never saw?"""
+    def scores(records: list) -> np.ndarray:
+        return np.array([fn(r.path).score for r in records], np.float64)
+
+    hosts_c, hosts_e = scores(split.calib_hosts), scores(split.eval_hosts)
+    groups = {"tip": scores(sets["eval"]), "tip_unlike": scores(sets["unlike"]), "real": scores(split.eval_threats)}
+    out = {}
+    for name in ("calib", "calib_hard"):
+        t = calibrate(scores(sets[name]), hosts_c, 0.9, source="tip").threshold
+        out[f"held_{name}"] = {"threshold": t, "far_eval_hosts": float(np.mean(hosts_e >= t)),
+                               **{f"recall_{g}": float(np.mean(v >= t)) for g, v in groups.items()}}
+    return out
 
 
 def summarise(runs: list[dict]) -> dict[str, dict[str, tuple[float, float]]]:
@@ -77,6 +100,10 @@ def summarise(runs: list[dict]) -> dict[str, dict[str, tuple[float, float]]]:
             v = np.array([r[col] for r in rows if r.get(col) is not None], np.float64)
             if v.size:
                 out[name][col] = (float(v.mean()), float(v.std()))
+        for cal in ("calib", "calib_hard"):
+            for k in ("recall_tip", "recall_tip_unlike", "recall_real", "far_eval_hosts"):
+                v = np.array([r[f"held_{cal}"][k] for r in rows], np.float64)
+                out[name][f"{cal}_{k}"] = (float(v.mean()), float(v.std()))
         for cat in ("Gun", "Knife", "Wrench"):
             v = np.array([r["c_hit_per_category"].get(cat, np.nan) for r in rows], np.float64)
             out[name][f"hit_{cat}"] = (float(np.nanmean(v)), float(np.nanstd(v)))
@@ -98,6 +125,13 @@ def print_table(summary: dict, n_runs: dict[str, int]) -> None:
         print(f"| {name} ({n_runs[name]}) | " + " | ".join(cells) + " |")
     chance = next(iter(summary.values())).get("c_chance", (float("nan"), 0))[0]
     print(f"\nhit-rate chance {chance:.3f}; mean ± standard deviation over splits x seeds")
+    print("\nrecall achieved at the threshold calibrated for 0.90 (calibration TIP: standard | hard):")
+    print("| variant | TIP same | TIP unlike | real | FAR eval hosts |")
+    print("|---|---|---|---|---|")
+    for name, figs in summary.items():
+        cells = [" | ".join(f"{figs.get(f'{c}_{k}', (float('nan'), 0))[0]:.3f}" for c in ("calib", "calib_hard"))
+                 for k in ("recall_tip", "recall_tip_unlike", "recall_real", "far_eval_hosts")]
+        print(f"| {name} | " + " | ".join(cells) + " |")
 
 
 def main() -> int:
@@ -105,8 +139,10 @@ def main() -> int:
     ap.add_argument("--root", default=str(Path(__file__).resolve().parents[2] / "shared" / "sixray-dev"))
     ap.add_argument("--splits", default="0,1")
     ap.add_argument("--seeds", default="0,1,2")
-    ap.add_argument("--variants", default="v2,v2-recon")
-    ap.add_argument("--epochs", type=int, default=15)
+    ap.add_argument("--variants", default="cnn,v2,v2-recon")
+    ap.add_argument("--epochs", type=int, default=15,
+                    help="threat-map epochs (100 batches); the CNN trains as many steps")
+    ap.add_argument("--gan-epochs", type=int, default=4, help="epochs (6 patches per scan) for GAN rows")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--tag", default="")
     args = ap.parse_args()
@@ -119,16 +155,27 @@ def main() -> int:
     for sp in (int(s) for s in args.splits.split(",")):
         split = make_split(args.root, seed=sp)
         log.info("split %d: %s", sp, split.describe())
-        tip_calib, tip_eval = tip_sets(split, OUT if sp == 0 else OUT / f"split{sp}")
-        metal = timed_figures(lambda p: baselines.metal_rule(read_scan(p), GRID), split, tip_calib, tip_eval)
+        root = OUT if sp == 0 else OUT / f"split{sp}"
+        tip_calib, tip_eval = tip_sets(split, root)
+        sets = {"calib": tip_calib, "eval": tip_eval, "calib_hard": hard_calibration(split, root),
+                "unlike": unlike_evaluation(split, root)}
+        metal = timed_figures(lambda p: baselines.metal_rule(read_scan(p), GRID), split, sets)
         runs.append({"variant": "metal-rule", "split": sp, "seed": 0, "train_s": 0.0, **metal})
         for seed in (int(s) for s in args.seeds.split(",")):
             models = OUT / f"models-v2{('-' + args.tag) if args.tag else ''}" / f"split{sp}-seed{seed}"
             models.mkdir(parents=True, exist_ok=True)
             for name in args.variants.split(","):
-                path, train_s, history = train_v2(name, split, args.epochs, seed, models)
-                scorer = Scorer(load_model(path), device="auto")
-                res = timed_figures(scorer.score_scan, split, tip_calib, tip_eval)
+                history: list = []
+                if name == "cnn":
+                    fn, train_s = train_cnn(split, args.epochs * 100, seed)
+                elif name in GAN_VARIANTS:
+                    budget = TrainConfig(epochs=args.gan_epochs, max_patches_per_scan=6, batch_size=64, seed=seed)
+                    path, train_s = train_variant(name, GAN_VARIANTS[name], split, budget, models)
+                    fn = Scorer(load_model(path), device="auto").score_scan
+                else:
+                    path, train_s, history = train_v2(name, split, args.epochs, seed, models)
+                    fn = Scorer(load_model(path), device="auto").score_scan
+                res = timed_figures(fn, split, sets)
                 runs.append({"variant": name, "split": sp, "seed": seed, "train_s": train_s,
                              "history": history, **res})
                 log.info("%s split %d seed %d: %s", name, sp, seed,
