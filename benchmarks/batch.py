@@ -26,11 +26,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks import OUT
 from engine.config import GridConfig, TrainConfig
 from engine.data import load_dataset
 
 log = logging.getLogger("bench.batch")
-OUT = Path(__file__).resolve().parent / "out"
 ROOT = Path(__file__).resolve().parents[2] / "shared" / "sixray-dev"
 GRID = GridConfig(patch=256, stride=256, input_size=64)
 

@@ -27,10 +27,11 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks import OUT
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[1]
 
-OUT = ROOT / "benchmarks" / "out"
 
 
 def make_bags(folder: Path, n: int, seed: int, threat_every: int = 2) -> list[Path]:

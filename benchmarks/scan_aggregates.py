@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from benchmarks import OUT
 from benchmarks.protocol import make_split
 from benchmarks.tip_sets import tip_sets
 from engine import metrics
@@ -27,7 +28,6 @@ from engine.modelfile import load_model
 from engine.scoring import Scorer
 
 log = logging.getLogger("scan_aggregates")
-OUT = Path(__file__).resolve().parent / "out"
 AGGREGATES = {
     "max": lambda s: s[0],
     "top-2 mean": lambda s: s[:2].mean(),

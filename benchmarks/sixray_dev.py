@@ -29,7 +29,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from benchmarks import baselines
+from benchmarks import OUT, baselines
 from benchmarks.protocol import Split, make_split
 from engine.calibration import calibrate
 from engine.config import GridConfig, ScoreConfig, TrainConfig
@@ -45,7 +45,6 @@ from engine.training import TrainJob, train
 from engine.training.augmentation import training_augmentation
 
 log = logging.getLogger("sixray_dev")
-OUT = Path(__file__).resolve().parent / "out"
 GRID = GridConfig(patch=256, stride=256, input_size=64)
 
 @dataclass(frozen=True)

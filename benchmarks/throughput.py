@@ -32,11 +32,11 @@ from typing import Any
 
 import torch
 
+from benchmarks import OUT
 from engine.models import create_model, list_models
 
 log = logging.getLogger("benchmarks.throughput")
 
-OUT = Path(__file__).resolve().parent / "out" / "throughput.json"
 VARIANTS = ("fp32", "channels_last", "bf16")
 
 
@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--scan-models", nargs="*", default=["dsa", "skip-ganomaly"],
                     help="models timed end to end on a whole median scan (none: skip)")
-    ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--out", type=Path, default=OUT / "throughput.json")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     result = bench_models(args.sizes, args.threads, args.models, tuple(args.variants), args.batch,

@@ -29,13 +29,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from benchmarks import OUT
 from benchmarks.protocol import make_split
 from benchmarks.tip_sets import tip_sets
 from engine.data.types import CATEGORIES, ScanRecord
 from engine.modelfile import load_model
 
 log = logging.getLogger("tip_eval_cli")
-OUT = Path(__file__).resolve().parent / "out"
 
 
 def _view(name: str, threats: list[ScanRecord], normals: list[ScanRecord]) -> Path:
@@ -58,7 +58,8 @@ def _view(name: str, threats: list[ScanRecord], normals: list[ScanRecord]) -> Pa
 
 
 def _run(*args: str) -> str:
-    cmd = ["bagscan", *args]
+    """``bagscan ARGS`` from this checkout (python -m app.cli), whichever bagscan is installed."""
+    cmd = [sys.executable, "-m", "app.cli", *args]
     log.info("$ %s", " ".join(cmd))
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
