@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks import OUT
+from engine.data.types import NORMAL, THREAT
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,7 +44,7 @@ def make_bags(folder: Path, n: int, seed: int, threat_every: int = 2) -> list[Pa
     for i in range(n):
         threat = threat_every > 0 and i % threat_every == 1
         img, boxes = render_bag(np.random.default_rng(seed + i), n_threats=int(threat))
-        sub, name = ("threat", f"P{seed + i:05d}") if threat else ("normal", f"N{seed + i:07d}")
+        sub, name = (THREAT, f"P{seed + i:05d}") if threat else (NORMAL, f"N{seed + i:07d}")  # folder = label
         p = folder / sub / f"{name}.jpg"
         write_image(p, img)
         if boxes:
@@ -57,9 +58,11 @@ def make_bags(folder: Path, n: int, seed: int, threat_every: int = 2) -> list[Pa
 
 def standin_model(epochs: int) -> Path:
     """Train (once, cached) a default-grid DSA on generated normal bags, then threat-calibrate it."""
-    from engine.calibration import calibrate
     from engine.config import GridConfig, TrainConfig
-    from engine.modelfile import load_model, update_calibration
+    from engine.data import load_dataset
+    from engine.evaluation import Scored
+    from engine.modelfile import load_model, save_model
+    from engine.recalibration import recalibrate
     from engine.scoring import Scorer
     from engine.training import TrainJob, train
 
@@ -74,12 +77,11 @@ def standin_model(epochs: int) -> Path:
     for _ in train(job):  # resume: an interrupted run continues from its checkpoint
         pass
     print(f"trained stand-in model in {time.perf_counter() - t0:.0f} s: {out}")
-    cal_scans = make_bags(work / "cal", 16, seed=7000, threat_every=2)
+    make_bags(work / "cal", 16, seed=7000, threat_every=2)
     bundle = load_model(out)
     scorer = Scorer(bundle, device="cpu")
-    threat = [scorer.score_scan(p).score for p in cal_scans if p.parent.name == "threat"]
-    normal = [scorer.score_scan(p).score for p in cal_scans if p.parent.name == "normal"]
-    update_calibration(out, calibrate(threat, normal, 0.9, previous=bundle.calibration))
+    scored = [Scored(r, scorer.score_scan(r.path)) for r in load_dataset(work / "cal").records]
+    save_model(recalibrate(bundle, scored, 0.9).bundle, out)
     return out
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..data.types import NORMAL, THREAT
 from ..fsutil import atomic_write
 
 if TYPE_CHECKING:
@@ -88,7 +89,7 @@ def plot_score_histograms(normal_scores: Any, threat_scores: Any, threshold: flo
             lo, hi = min(lo, threshold), max(hi, threshold)
         n_bins = int(np.clip(2 * math.sqrt(both.size), 10, 60))
         bins = np.linspace(lo, hi if hi > lo else lo + 1.0, n_bins + 1)
-        for data, colour, name in ((normal, NORMAL_COLOUR, "normal"), (threat, THREAT_COLOUR, "threat")):
+        for data, colour, name in ((normal, NORMAL_COLOUR, NORMAL), (threat, THREAT_COLOUR, THREAT)):
             if data.size:
                 flagged = float((data >= threshold).mean())
                 ax.hist(data, bins=list(bins), density=True, alpha=0.55, color=colour,
