@@ -129,6 +129,9 @@ def test_batch_stores_results_failures_and_schema(model: Path, data: Path,
     with SessionStore.open(out) as store:
         summary = store.summary()
         assert (summary["n_scans"], summary["n_ok"], summary["n_failed"]) == (8, 6, 2)
+        # The session records the score definition it was scored with (the model's score head).
+        assert bundle.score_head is not None and store.meta.score_config == bundle.score_head.to_dict()
+        assert [t["name"] for t in store.meta.score_config["terms"]] == ["recon", "feat"]
         t0 = next(r for r in store.iter_results() if r.name == "t0")
         assert t0.label == "threat" and t0.gt_boxes[0].category == "Gun" and len(t0.scores) == len(t0.boxes)
 
