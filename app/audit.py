@@ -130,12 +130,12 @@ def read_records(path: str | Path) -> list[dict[str, Any]]:
     if not p.exists():
         return []
     out = []
-    for n, raw in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+    for n, raw in enumerate(p.read_bytes().split(b"\n"), 1):  # bytes: a line torn mid-character is one line
         if not raw.strip():
             continue
         try:
-            out.append(json.loads(raw))
-        except ValueError:
+            out.append(json.loads(raw.decode("utf-8")))
+        except ValueError:  # UnicodeDecodeError included
             log.warning("%s:%d: skipping an incomplete audit line", p, n)
     return out
 

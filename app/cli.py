@@ -15,10 +15,12 @@ import importlib
 import logging
 import pkgutil
 import sys
+import traceback
 from collections.abc import Sequence
 
 from engine import __version__
 from engine.errors import Cancelled, EngineError
+from engine.fsutil import reason
 
 from . import commands
 
@@ -64,8 +66,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return EXIT_CANCELLED
     except EngineError as exc:
-        print(f"bagscan: error: {exc}", file=sys.stderr)
+        if args.verbose >= 2:
+            traceback.print_exc()
+        print(f"bagscan: error: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
+    except OSError as exc:  # the engine turns the ones it expects into EngineErrors; a last resort
+        if args.verbose:
+            traceback.print_exc()
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"bagscan: error: {where}{reason(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:  # noqa: BLE001 - a bug, but the user gets a line, the developer the traceback
+        if args.verbose:
+            traceback.print_exc()
+        print(f"bagscan: internal error: {type(exc).__name__}: {one_line(str(exc))} "
+              "(run with -v for the traceback)", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def one_line(text: str) -> str:
+    """Messages go into one line of a terminal or a log: no embedded newlines."""
+    return " ".join(text.split())
 
 
 if __name__ == "__main__":

@@ -13,13 +13,14 @@ import logging
 import math
 import os
 import sys
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from engine.errors import OutputError
+from engine.fsutil import check_writable, output_error, publish, temp_beside
 from engine.reporting.flagged import FlaggedScan
 from engine.reporting.images import crop, load_rgb, overlay
 
@@ -68,7 +69,9 @@ class _Pages:
         self.writer.setPageMargins(QMarginsF(12, 12, 12, 12), QPageLayout.Unit.Millimeter)
         self.writer.setTitle("bagscan batch report")
         self.writer.setCreator("bagscan")
-        self.painter = QPainter(self.writer)
+        self.painter = QPainter()
+        if not self.painter.begin(self.writer):
+            raise OutputError(path, "cannot write: Qt could not start the PDF")
         self.width = self.writer.width()
         self.height = self.writer.height()
         self.y = 0
@@ -80,6 +83,7 @@ class _Pages:
         self.y = 0
 
     def text(self, line: str, size: float = 10, bold: bool = False, x: int = 0, mono: bool = False) -> None:
+        """One paragraph, wrapped at the right margin (at spaces, or anywhere in a long path)."""
         from PySide6.QtCore import QRect, Qt
         from PySide6.QtGui import QFont
 
@@ -89,8 +93,15 @@ class _Pages:
         font.setBold(bold)
         self.painter.setFont(font)
         h = int(size * DPI / 72 * 1.5)
-        self.painter.drawText(QRect(x, self.y, self.width - x, h), int(Qt.AlignmentFlag.AlignLeft), line)
-        self.y += h
+        area = QRect(x, self.y, self.width - x, max(h, self.height - self.y))
+        flags = int(Qt.AlignmentFlag.AlignLeft) | int(Qt.TextFlag.TextWordWrap)
+        box = self.painter.boundingRect(area, flags, line)
+        if box.width() > area.width():  # a word wider than the page (a path): break it anywhere
+            flags = int(Qt.AlignmentFlag.AlignLeft) | int(Qt.TextFlag.TextWrapAnywhere)
+            box = self.painter.boundingRect(area, flags, line)
+        single = self.painter.fontMetrics().height()
+        self.painter.drawText(QRect(x, self.y, area.width(), max(h, box.height())), flags, line)
+        self.y += h + max(0, box.height() - single)
 
     def image(self, rgb: np.ndarray, x: int, y: int, max_w: int, max_h: int) -> tuple[int, int]:
         from PySide6.QtCore import QRect
@@ -101,8 +112,8 @@ class _Pages:
         self.painter.drawImage(QRect(x, y, dw, dh), _qimage(rgb))
         return dw, dh
 
-    def end(self) -> None:
-        self.painter.end()
+    def end(self) -> bool:
+        return bool(self.painter.end())
 
 
 def _summary_page(p: _Pages, s: dict[str, Any]) -> None:
@@ -169,26 +180,48 @@ def _scan_page(p: _Pages, f: FlaggedScan, threshold: float) -> None:
 
 
 def write_pdf(path: str | Path, summary: dict[str, Any], flagged: Iterable[FlaggedScan]) -> int:
-    """Write the report; returns its page count (1 + flagged scans)."""
+    """Write the report; returns its page count (1 + flagged scans).
+
+    Published only when Qt says it finished, the file ends with the PDF trailer and fsync
+    succeeded: a full disk gives an OutputError and leaves no file, never a cut-off one.
+    """
     ensure_gui_app()
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    os.close(fd)
+    check_writable(out)
+    tmp = temp_beside(out)  # also removes the temporaries of killed exports
     pages = None
     try:
         p = _Pages(tmp)
+        finished = False
         try:
             _summary_page(p, summary)
             for f in flagged:
                 p.new_page()
                 _scan_page(p, f, summary["threshold"])
         finally:
-            p.end()
+            finished = p.end()
             pages = p.pages
-        os.replace(tmp, out)
-    except BaseException:
+        _verify(out, tmp, finished)
+        publish(tmp, out)
+    except OSError as exc:
+        raise output_error(out, exc) from exc
+    finally:
         Path(tmp).unlink(missing_ok=True)
-        raise
     log.info("wrote %s (%d pages)", out, pages)
     return pages
+
+
+def _verify(out: Path, tmp: str, finished: bool) -> None:
+    """The PDF is complete on disk: Qt finished, the trailer is there, fsync went through."""
+    if not finished:
+        raise OutputError(out, "cannot write: Qt could not finish the PDF (disk full?)")
+    with open(tmp, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        fh.seek(max(0, size - 1024))
+        if size == 0 or b"%%EOF" not in fh.read():
+            raise OutputError(out, f"cannot write: the PDF was cut short at {size} bytes (disk full?)")
+    fd = os.open(tmp, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -10,7 +10,9 @@ and leaves a session that the same call resumes.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import os
 import time
 from collections import deque
 from collections.abc import Generator, Iterator, Sequence
@@ -28,6 +30,7 @@ from .events import CancelToken, Progress, ScanFailed, ScanScored, Warn, check
 from .modelfile import ModelBundle, load_model
 from .scoring import Scorer
 from .storage import ScanEntry, SessionMeta, SessionStore
+from .storage_layout import path_bytes
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +74,16 @@ class _Item:
 def batch_records(data: str | Path | Sequence[ScanRecord]) -> list[ScanRecord]:
     """Scans of a folder or SIXray root, bad image files included so they get error rows."""
     if not isinstance(data, (str, Path)):
-        return list(data)
+        return [_absolute(r) for r in data]
     ds = load_dataset(data)
     bad = [ScanRecord(b.path, Path(b.path).stem) for b in ds.bad_files
            if Path(b.path).suffix.lower() in IMAGE_SUFFIXES]
-    return ds.records + bad
+    return [_absolute(r) for r in ds.records + bad]
+
+
+def _absolute(r: ScanRecord) -> ScanRecord:
+    """Sessions store absolute paths: an export from another working directory still finds the scans."""
+    return r if os.path.isabs(r.path) else dataclasses.replace(r, path=os.path.abspath(r.path))
 
 
 def _fingerprint(record: ScanRecord, patch: int, stride: int) -> tuple[str, int, int]:
@@ -124,7 +132,7 @@ def open_session(out: str | Path | SessionStore, bundle: ModelBundle, model_sha2
     elif not Path(out).exists():
         score = bundle.score_head.to_dict() if bundle.score_head is not None else {}
         meta = SessionMeta(bundle.name, model_sha256, bundle.path, bundle.grid, bundle.model_config, score)
-        return SessionStore.create(out, meta, bundle.calibration)
+        store = SessionStore.create(out, meta, bundle.calibration)  # opens it if another run just made it
     else:
         store = SessionStore.open(out, "a")
     p = store.path
@@ -171,7 +179,7 @@ def run_batch(data: str | Path | Sequence[ScanRecord], model: ModelBundle | str 
         pending, stored, dupes = yield from _plan(records, store, bundle, cancel)
         store.reserve(len(pending), sum(i.max_patches for i in pending),
                       sum(len(i.record.boxes) for i in pending),
-                      path_bytes=max((len(i.record.path.encode()) for i in pending), default=0),
+                      path_bytes=max((len(path_bytes(i.record.path)) for i in pending), default=0),
                       category_bytes=max((len(";".join(i.record.categories).encode()) for i in pending),
                                          default=0))
         yield BatchPlanned(len(records), stored, dupes, len(pending), str(store.path))
@@ -202,7 +210,8 @@ def run_batch(data: str | Path | Sequence[ScanRecord], model: ModelBundle | str 
                 entry, event = _entry(item, error=reason), ScanFailed(item.record.path, reason)
                 failed += 1
             except Exception as exc:  # noqa: BLE001 - not the file's fault: not stored, so a rerun retries it
-                log.exception("unexpected error on %s", item.record.path)
+                log.error("unexpected error on %s: %s: %s", item.record.path, type(exc).__name__, exc)
+                log.debug("traceback", exc_info=True)
                 reason = f"{type(exc).__name__}: {exc} (not stored; a rerun retries it)"
                 event = ScanFailed(item.record.path, reason)
                 failed += 1

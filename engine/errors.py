@@ -46,6 +46,14 @@ class SessionFileError(FileError):
     """A batch session file that cannot be opened or resumed."""
 
 
+class OutputError(FileError):
+    """A destination that cannot be written: missing or read-only folder, permission, a full disk."""
+
+
+class ScoreError(FileError):
+    """A scan whose score is not a finite number (a broken model): an error, never a pass."""
+
+
 class ConfigError(EngineError):
     """An invalid configuration value."""
 

@@ -21,8 +21,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -33,9 +31,11 @@ import numpy as np
 import torch
 
 from . import __version__
+from . import modelfile_checks as checks
 from .calibration import Calibration
 from .config import GridConfig, TrainConfig, from_dict, to_dict
 from .errors import EngineError, ModelFileError
+from .fsutil import temp_beside
 from .modelfile_v1 import migrate_score
 from .models import create_model
 from .models.base import AnomalyGAN
@@ -84,8 +84,7 @@ def save_model(bundle: ModelBundle, path: str | Path, extra_arrays: dict[str, np
     """Write atomically: a crash mid-save leaves the previous file intact."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    os.close(fd)
+    tmp = temp_beside(p)  # named by owner (a rerun removes a killed save's file), mode from the umask
     try:
         with h5py.File(tmp, "w") as f:
             f.attrs["format"] = FORMAT
@@ -114,19 +113,31 @@ def save_model(bundle: ModelBundle, path: str | Path, extra_arrays: dict[str, np
 
 
 def _attr_json(f: h5py.File, key: str, p: Path) -> Any:
-    if key not in f.attrs:
-        raise ModelFileError(p, f"missing attribute {key!r}")
-    try:
-        return json.loads(f.attrs[key])
-    except (TypeError, ValueError) as exc:
-        raise ModelFileError(p, f"attribute {key!r} is not valid JSON") from exc
+    return checks.parse_json(checks.text_attr(f, key, p), key, p)
 
 
 def load_model(path: str | Path, device: torch.device | str = "cpu") -> ModelBundle:
-    """Rebuild a model from its file; every inconsistency is a ModelFileError."""
+    """Rebuild a model from its file; every inconsistency is a ModelFileError naming the file.
+
+    The checks (types, links, sizes, a self-check on a fixed input) are in
+    :mod:`engine.modelfile_checks`; anything else a damaged file raises is turned into one too.
+    """
     p = Path(path)
     if not p.is_file():
         raise ModelFileError(p, "no such model file")
+    try:
+        bundle = _load(p, device)
+        checks.self_check(bundle, p)
+    except EngineError:
+        raise
+    except (OSError, KeyError, TypeError, ValueError, AttributeError, RuntimeError, IndexError,
+            MemoryError) as exc:
+        raise ModelFileError(p, f"damaged or invalid model file ({type(exc).__name__}: {str(exc)[:200]})") from exc
+    log.info("loaded %s model from %s", bundle.name, p)
+    return bundle
+
+
+def _load(p: Path, device: torch.device | str) -> ModelBundle:
     try:
         f = h5py.File(p, "r")
     except OSError as exc:
@@ -134,17 +145,20 @@ def load_model(path: str | Path, device: torch.device | str = "cpu") -> ModelBun
     with f:
         if f.attrs.get("format") != FORMAT:
             raise ModelFileError(p, "not a bagscan model file")
-        version = int(f.attrs.get("format_version", -1))
+        version = checks.format_version(f, p)
         if version not in READS:
             raise ModelFileError(p, f"format version {version}; this bagscan reads versions {READS}")
-        name = str(f.attrs["model_name"])
-        try:
-            model = create_model(name, **_attr_json(f, "model_config", p))
-        except EngineError as exc:
-            raise ModelFileError(p, f"cannot rebuild model {name!r}: {exc}") from exc
+        name = checks.text_attr(f, "model_name", p)
+        config = checks.json_object(_attr_json(f, "model_config", p), "model_config", p)
         if "weights" not in f:
             raise ModelFileError(p, "no weights group")
-        state = {k: torch.from_numpy(np.array(ds)) for k, ds in _walk(f["weights"])}
+        stored = checks.weights(f["weights"], p)
+        checks.sized_model(name, config, stored, p)  # before anything is allocated
+        try:
+            model = create_model(name, **config)
+        except EngineError as exc:
+            raise ModelFileError(p, f"cannot rebuild model {name!r}: {exc}") from exc
+        state = {k: torch.from_numpy(np.array(ds)) for k, ds in stored.items()}
         try:
             model.load_state_dict(state, strict=True)
         except RuntimeError as exc:
@@ -156,14 +170,13 @@ def load_model(path: str | Path, device: torch.device | str = "cpu") -> ModelBun
         bundle = ModelBundle(
             name=name,
             model=model.to(device).eval(),
-            grid=from_dict(GridConfig, _attr_json(f, "grid_config", p)),
-            train=from_dict(TrainConfig, _attr_json(f, "train_config", p)),
+            grid=from_dict(GridConfig, checks.json_object(_attr_json(f, "grid_config", p), "grid_config", p)),
+            train=from_dict(TrainConfig, checks.json_object(_attr_json(f, "train_config", p), "train_config", p)),
             score_head=_score_head(f, version, p),
             calibration=calibration,
             history=tuple(_attr_json(f, "history", p)) if "history" in f.attrs else (),
             path=str(p),
         )
-    log.info("loaded %s model from %s", name, p)
     return bundle
 
 
@@ -171,23 +184,16 @@ def _score_head(f: h5py.File, version: int, p: Path) -> ScoreHead | None:
     """The score definition: the ``/score_head`` group, or a version-1 file's, migrated."""
     try:
         if version == 1:
-            stats = {k: float(v) for k, v in f["score_stats"].attrs.items()} if "score_stats" in f else {}
-            return migrate_score(stats, _attr_json(f, "score_config", p))
+            stats = checks.score_stats(f["score_stats"], p) if "score_stats" in f else {}
+            score = checks.json_object(_attr_json(f, "score_config", p), "score_config", p)
+            checks.score_config(score, p)
+            return migrate_score(stats, score)
         if "score_head" not in f:
             return None
         g = f["score_head"]
-        return ScoreHead.from_arrays(dict(g.attrs), {k: np.array(v) for k, v in g.items()})
+        return ScoreHead.from_arrays(dict(g.attrs), checks.score_head_arrays(g, p))
     except EngineError as exc:
         raise ModelFileError(p, f"bad score definition: {exc}") from exc
-
-
-def _walk(group: h5py.Group, prefix: str = "") -> Iterator[tuple[str, h5py.Dataset]]:
-    """Yield (state_dict key, dataset); keys with dots are stored flat, so this is one level."""
-    for k, v in group.items():
-        if isinstance(v, h5py.Dataset):
-            yield prefix + k, v
-        else:
-            yield from _walk(v, prefix + k + "/")
 
 
 def update_calibration(path: str | Path, calibration: Calibration) -> None:

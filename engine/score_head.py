@@ -109,9 +109,10 @@ class ScoreHead:
         if missing:
             raise ConfigError(f"the score needs component(s) {missing} that the model did not output")
         a: np.ndarray | None = None
-        for t in self.terms:
-            part = t.weight * t.z(raw[t.name])
-            a = part if a is None else a + part
+        with np.errstate(all="ignore"):  # a broken model's NaN is an error the caller raises, not a warning
+            for t in self.terms:
+                part = t.weight * t.z(raw[t.name])
+                a = part if a is None else a + part
         assert a is not None  # __post_init__: at least one term
         return a.astype(np.float32)
 

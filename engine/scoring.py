@@ -28,7 +28,7 @@ import torch
 from .data.io import Scan, read_scan
 from .data.patches import extract_patches
 from .device import resolve_device
-from .errors import EngineError
+from .errors import EngineError, ScoreError
 from .events import CancelToken, Progress, ScanFailed, ScanScored, check
 from .map_scoring import DenseMap
 from .modelfile import ModelBundle
@@ -90,6 +90,14 @@ def raw_components(model: AnomalyGAN, arrays: np.ndarray, device: torch.device,
     return {k: np.concatenate(v).astype(np.float32) for k, v in out.items() if v}
 
 
+def check_finite(path: str, scores: np.ndarray) -> None:
+    """A NaN or infinite patch score means a broken model, never a clear bag: raise ScoreError."""
+    bad = int(np.count_nonzero(~np.isfinite(scores)))
+    if bad:
+        raise ScoreError(path, f"score is not finite in {bad} of {len(scores)} patches (a broken model?): "
+                               "reported as an error, not as clear")
+
+
 class Scorer:
     """Scores scans with one model on one device; safe to use from one worker thread."""
 
@@ -147,6 +155,7 @@ class Scorer:
                 progress(min(i + bs, n), n)
         scores = np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
         m = scan.meta
+        check_finite(m.path, scores)
         components = {k: np.concatenate(v).astype(np.float32) for k, v in comps.items()}
         return ScanResult(
             path=m.path, name=scan.name, width=m.width, height=m.height, sha256=m.sha256,

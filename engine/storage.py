@@ -20,12 +20,15 @@ import h5py
 import numpy as np
 
 from .calibration import Calibration
-from .errors import SessionFileError
+from .errors import OutputError, SessionFileError
+from .fsutil import check_free, output_error, reason, sweep_stale
+from .locking import SessionLock
 from .storage_layout import (
     ERROR_BYTES,
     FORMAT,
     FORMAT_VERSION,
     LABELS,
+    ROW_BYTES,
     ScanEntry,
     SessionMeta,
     StoredDecision,
@@ -33,6 +36,7 @@ from .storage_layout import (
     build,
     dataset_cache,
     open_h5,
+    path_bytes,
     pow2,
     put,
     read_counts,
@@ -67,13 +71,17 @@ class SessionStore(StoreReader):
         self._cache()
         self._sha: tuple[np.ndarray, np.ndarray] | None = None
         self._recent: dict[str, int] = {}
+        self._file_lock: SessionLock | None = None
 
     @classmethod
-    def open(cls, path: str | Path, mode: str = "r", *, durable: bool = True) -> SessionStore:
+    def open(cls, path: str | Path, mode: str = "r", *, durable: bool = True,
+             _lock: SessionLock | None = None) -> SessionStore:
         if mode not in ("r", "a"):
             raise ValueError(f"mode must be 'r' or 'a', not {mode!r}")
         p = Path(path)
         if not p.is_file():
+            if _lock is not None:
+                _lock.release()
             raise SessionFileError(p, "no such session file")
         if mode == "r":
             return cls(p, open_h5(p, "r"), mode, durable)
@@ -81,29 +89,49 @@ class SessionStore(StoreReader):
             if p.resolve() in _WRITERS:
                 raise SessionFileError(p, "already open for writing in this process: share that SessionStore "
                                           "(run_batch accepts it as out)")
-            store = cls(p, open_h5(p, "r+"), mode, durable)
+            lock = _lock or SessionLock(p).acquire()  # bagscan's own lock, whatever HDF5's locking says
+            try:
+                store = cls(p, open_h5(p, "r+"), mode, durable)
+            except BaseException:
+                lock.release()
+                raise
+            store._file_lock = lock
             _WRITERS[p.resolve()] = store
-        for stale in p.parent.glob(f".{p.name}.*.tmp"):  # rebuilds killed midway; we hold the lock
-            stale.unlink(missing_ok=True)
+        sweep_stale(p)  # rebuilds killed midway (their owner is gone; a live one's file is kept)
         return store
 
     @classmethod
     def create(cls, path: str | Path, meta: SessionMeta, calibration: Calibration | None = None, *,
                durable: bool = True) -> SessionStore:
+        """A new session file, or (when another process created it meanwhile) that one, opened to append."""
         p = Path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        build(p, meta, calibration, {"scans": 16, "patches": 1024, "gt": 16, "decisions": 256}, (64, 32))
-        log.info("created session %s", p)
-        return cls.open(p, "a", durable=durable)
+        try:
+            p.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise output_error(p, exc) from exc
+        lock = SessionLock(p).acquire()
+        try:
+            if not p.exists():
+                build(p, meta, calibration, {"scans": 16, "patches": 1024, "gt": 16, "decisions": 256}, (64, 32))
+                log.info("created session %s", p)
+        except BaseException:
+            lock.release()
+            raise
+        return cls.open(p, "a", durable=durable, _lock=lock)
 
     @locked
     def close(self) -> None:
         if self._f.id.valid:
-            if self.mode == "a":
-                self._sync()
-                with _WRITERS_LOCK:
-                    _WRITERS.pop(self.path.resolve(), None)
-            self._f.close()
+            try:
+                if self.mode == "a":
+                    self._sync()
+            finally:
+                if self.mode == "a":
+                    with _WRITERS_LOCK:
+                        _WRITERS.pop(self.path.resolve(), None)
+                self._f.close()
+                if self._file_lock is not None:
+                    self._file_lock.release()
 
     @property
     def closed(self) -> bool:
@@ -128,9 +156,13 @@ class SessionStore(StoreReader):
             raise SessionFileError(self.path, "opened read-only; open it with mode 'a' to write")
 
     def _sync(self) -> None:
-        self._f.flush()
-        if self.durable:
-            os.fsync(self._f.id.get_vfd_handle())
+        try:
+            self._f.flush()
+            if self.durable:
+                os.fsync(self._f.id.get_vfd_handle())
+        except OSError as exc:
+            raise SessionFileError(self.path, f"cannot write: {reason(exc)}; the scans stored before are "
+                                              "intact") from exc
 
     def _commit(self, table: str, n: int) -> None:
         """Rows first (flushed and fsynced), then the count that makes them visible: the commit marker.
@@ -140,8 +172,22 @@ class SessionStore(StoreReader):
         """
         self._sync()
         self._put(f"{table}/count", 0, n)
-        self._f.flush()
+        self._sync_count()
         self._n[table] = n
+
+    def _sync_count(self) -> None:
+        try:
+            self._f.flush()
+        except OSError as exc:
+            raise SessionFileError(self.path, f"cannot write: {reason(exc)}") from exc
+
+    def _room(self, nbytes: int) -> None:
+        """Refuse a write the disk cannot take before HDF5 starts it (a full disk mid-flush can crash
+        the HDF5 library); rows committed before stay intact."""
+        try:
+            check_free(self.path, nbytes)
+        except OutputError as exc:
+            raise SessionFileError(self.path, f"{exc.reason}; the {len(self)} scans stored are intact") from exc
 
     @locked
     def reserve(self, scans: int = 0, patches: int = 0, gt: int = 0, decisions: int = 0,
@@ -171,9 +217,10 @@ class SessionStore(StoreReader):
     @locked
     def append(self, e: ScanEntry) -> int:
         """Store one scan (result or failure) and commit it; returns its row."""
-        path_b, cats = e.path.encode("utf-8"), ";".join(e.categories).encode("utf-8")
+        path_b, cats = path_bytes(e.path), ";".join(e.categories).encode("utf-8")
         k, m = len(e.scores), len(e.gt_boxes)
         self.reserve(1, k, m, path_bytes=len(path_b), category_bytes=len(cats), slack=1.5)
+        self._room(ROW_BYTES + 20 * k + 20 * m)  # pre-allocated space may still be sparse on disk
         n, p, g = self._n["scans"], self._n["patches"], self._n["gt"]
         row: dict[str, Any] = {
             "path": path_b, "sha256": e.sha256.encode("ascii"), "size": e.size, "width": e.width,
@@ -202,6 +249,7 @@ class SessionStore(StoreReader):
         if not decision or len(decision.encode("utf-8")) > 16:
             raise ValueError(f"decision must be 1-16 bytes, not {decision!r}")
         self.reserve(decisions=1, slack=2.0)
+        self._room(ROW_BYTES)
         d = StoredDecision(index, self.column_at("sha256", index), decision, operator, float(threshold),
                            float(seconds), model, time.time())
         n = self._n["decisions"]

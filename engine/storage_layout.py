@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -31,12 +30,14 @@ from . import __version__
 from .calibration import Calibration
 from .config import GridConfig, from_dict, to_dict
 from .data.types import NORMAL, THREAT, UNKNOWN, Box
-from .errors import SessionFileError
+from .errors import OutputError, SessionFileError
+from .fsutil import check_free, reason, temp_beside
 
 log = logging.getLogger(__name__)
 
 FORMAT, FORMAT_VERSION = "bagscan-session", 1
 ERROR_BYTES = 256
+ROW_BYTES = 4096  # one scan or decision row and its share of metadata, rounded up to a disk block
 LABELS = {THREAT: 1, NORMAL: 0, UNKNOWN: -1}
 LABEL_NAMES = {v: k for k, v in LABELS.items()}
 _BLOCK = 4096
@@ -65,6 +66,31 @@ def to_bytes(text: str, width: int) -> bytes:
 
 def to_str(raw: bytes) -> str:
     return raw.decode("utf-8", "replace")
+
+
+def path_bytes(path: str) -> bytes:
+    """A file name as the OS spells it: a name that is not UTF-8 (``bad\\xff.jpg``) round-trips."""
+    return os.fsencode(path)
+
+
+def path_str(raw: bytes, base: Path | None = None) -> str:
+    """A stored path; a relative one (sessions before 0.x stored paths as typed) resolves against ``base``,
+    the session file's folder, when the file is there."""
+    p = os.fsdecode(raw)
+    if base is not None and p and not os.path.isabs(p) and not os.path.exists(p):
+        beside = base / p
+        if beside.exists():
+            return str(beside)
+    return p
+
+
+def file_bytes(caps: dict[str, int], widths: tuple[int, int]) -> int:
+    """Bytes a session file with these capacities takes on disk, every column allocated."""
+    total = 0
+    for table, cols in columns(*widths).items():
+        row = sum(np.dtype(dt).itemsize * int(np.prod(shape or (1,))) for dt, shape in cols.values())
+        total += row * max(caps.get(table, 0), 1)
+    return total + 64 * 1024  # HDF5 metadata
 
 
 @dataclass(frozen=True)
@@ -177,8 +203,13 @@ def _fsync_dir(p: Path) -> None:
 def build(path: Path, meta: SessionMeta, cal: Calibration | None, caps: dict[str, int],
           widths: tuple[int, int], src: h5py.File | None = None, used: dict[str, int] | None = None) -> None:
     """Write a complete session file beside ``path`` and rename it over: the file is whole or absent."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    try:
+        check_free(path, file_bytes(caps, widths))
+        tmp = temp_beside(path)
+    except OutputError as exc:
+        raise SessionFileError(path, f"{exc.reason}; nothing was changed") from exc
+    except OSError as exc:
+        raise SessionFileError(path, f"cannot write: {reason(exc)}") from exc
     used = used or {}
     try:
         with h5py.File(tmp, "w", libver="earliest") as f:
@@ -204,6 +235,9 @@ def build(path: Path, meta: SessionMeta, cal: Calibration | None, caps: dict[str
             os.fsync(f.id.get_vfd_handle())
         os.replace(tmp, path)
         _fsync_dir(path.parent)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise SessionFileError(path, f"cannot write: {reason(exc)}; the session as it was is intact") from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -226,10 +260,10 @@ def pow2(n: int) -> int:
 
 
 def stored_row(c: dict[str, np.ndarray], i: int, index: int, boxes: np.ndarray, scores: np.ndarray,
-            gt: tuple[Box, ...]) -> StoredScan:
+               gt: tuple[Box, ...], base: Path | None = None) -> StoredScan:
     """Row ``i`` of a block of /scans columns as a record."""
     return StoredScan(
-        path=to_str(c["path"][i]), sha256=to_str(c["sha256"][i]), size=int(c["size"][i]),
+        path=path_str(c["path"][i], base), sha256=to_str(c["sha256"][i]), size=int(c["size"][i]),
         width=int(c["width"][i]), height=int(c["height"][i]), score=float(c["score"][i]),
         error=to_str(c["error"][i]), boxes=boxes, scores=scores, t_read=float(c["t_read"][i]),
         t_score=float(c["t_score"][i]), label=LABEL_NAMES.get(int(c["label"][i]), UNKNOWN),

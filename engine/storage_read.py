@@ -19,7 +19,7 @@ import numpy as np
 
 from .calibration import Calibration
 from .data.types import Box
-from .storage_layout import SessionMeta, StoredDecision, StoredScan, columns, stored_row, to_str
+from .storage_layout import SessionMeta, StoredDecision, StoredScan, columns, path_str, stored_row, to_str
 
 
 def locked(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -73,7 +73,8 @@ class StoreReader:
                 lo, hi = int(c["patch_start"][i]) - p0, int(c["patch_start"][i] + c["patch_count"][i]) - p0
                 glo, ghi = int(c["gt_start"][i]) - g0, int(c["gt_start"][i] + c["gt_count"][i]) - g0
                 gt = tuple(Box(to_str(gc[j]), *(float(v) for v in gb[j])) for j in range(glo, ghi))
-                yield stored_row(c, i, a + i, pb[lo:hi] if patches else pb, ps[lo:hi] if patches else ps, gt)
+                yield stored_row(c, i, a + i, pb[lo:hi] if patches else pb, ps[lo:hi] if patches else ps, gt,
+                                 self.path.parent)
 
     def get(self, index: int) -> StoredScan:
         if not 0 <= index < len(self):
@@ -102,7 +103,7 @@ class StoreReader:
     def failed_paths(self) -> set[str]:
         """Paths of failures stored without a hash (unreadable files): resume matches these by path."""
         sha, err = self.column("sha256"), self.column("error")
-        return {to_str(p) for p, h, e in zip(self.column("path"), sha, err, strict=True) if not h and e}
+        return {path_str(p) for p, h, e in zip(self.column("path"), sha, err, strict=True) if not h and e}
 
     @locked
     def column_at(self, name: str, index: int) -> str:
@@ -132,7 +133,8 @@ class StoreReader:
         t = threshold if threshold is not None else (cal.threshold if cal is not None else float("inf"))
         n = len(self)
         score, err, label = self.column("score"), self.column("error"), self.column("label")
-        ok = err == b""
+        bad_score = (err == b"") & np.isnan(score)  # sessions scored before NaN became an error
+        ok = (err == b"") & ~bad_score
         secs = self.column("t_read").astype(np.float64) + self.column("t_score")
         decided: dict[str, int] = {}
         for d in self.get_decisions().values():
@@ -140,7 +142,7 @@ class StoreReader:
         return {
             "session": str(self.path), "model": self.meta.model_name, "model_sha256": self.meta.model_sha256,
             "bagscan_version": self.meta.bagscan_version, "created": self.meta.created, "threshold": float(t),
-            "n_scans": n, "n_ok": int(ok.sum()), "n_failed": int(n - ok.sum()),
+            "n_scans": n, "n_ok": int(ok.sum()), "n_failed": int(n - ok.sum()), "n_bad_score": int(bad_score.sum()),
             "n_no_content": int((ok & np.isneginf(score)).sum()), "n_flagged": int((ok & (score >= t)).sum()),
             "n_threat": int((label == 1).sum()), "n_normal": int((label == 0).sum()),
             "n_unknown": int((label == -1).sum()), "n_patches": self._n["patches"],

@@ -55,8 +55,10 @@ def render(events: Iterable[Any], quiet: bool = False) -> BatchFinished | None:
 
 def run(args: argparse.Namespace) -> int:
     from engine.batch import run_batch
+    from engine.fsutil import check_writable
     from engine.modelfile import load_model
 
+    check_writable(args.out)  # before the model loads and the scans are hashed
     bundle = load_model(resolve_model_path(args.model, "batch"))
     done = render(run_batch(args.data, bundle, args.out, device=args.device, durable=not args.no_fsync),
                   quiet=args.quiet)

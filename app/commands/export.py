@@ -1,4 +1,4 @@
-"""``bagscan export SESSION.h5``: flagged regions of a batch session as PDF, CSV, JSON, VOC or crops.
+"""``bagscan export SESSION.h5``: flagged regions of a batch session as PDF, CSV, JSON, COCO, VOC or crops.
 
 The threshold is the model's calibrated one unless ``--threshold`` or ``--target-recall``
 says otherwise. Every file is written atomically and every folder appears whole, so a
@@ -17,13 +17,17 @@ from pathlib import Path
 from typing import Any
 
 from engine.events import CancelToken, Progress, check
-from engine.reporting.flagged import flagged_scans, report_summary, resolve_threshold
+from engine.fsutil import check_writable
+from engine.reporting.coco import write_coco
+from engine.reporting.flagged import ANOMALY, flagged_scans, report_summary, resolve_threshold
 from engine.reporting.images import write_crops
 from engine.reporting.tables import region_rows, write_csv, write_json
 from engine.reporting.voc import write_voc_dir
 from engine.storage import SessionStore
 
 log = logging.getLogger("bagscan")
+
+FOLDERS = frozenset({"voc", "crops"})
 
 
 @dataclass(frozen=True)
@@ -39,10 +43,17 @@ class ExportRequest:
     voc_images: bool = True
     crops: str | None = None
     crop_margin: int = 0
+    coco: str | None = None
+    class_name: str = ANOMALY  # the class of exported regions (VOC, COCO), or "truth" for the GT category
 
     @property
     def outputs(self) -> list[str]:
-        return [k for k in ("csv", "json", "voc", "crops", "pdf") if getattr(self, k)]
+        return [k for k in ("csv", "json", "coco", "voc", "crops", "pdf") if getattr(self, k)]
+
+    def check_writable(self) -> None:
+        """Every destination can be written: checked before any work, so a bad one fails at once."""
+        for k in self.outputs:
+            check_writable(getattr(self, k), folder=k in FOLDERS)
 
 
 @dataclass(frozen=True)
@@ -59,6 +70,7 @@ def iter_export(store: SessionStore, req: ExportRequest, cancel: CancelToken | N
 
     ``store`` may be open for writing by a running batch: each pass reads a snapshot per block.
     """
+    req.check_writable()
     threshold, how = resolve_threshold(store.calibration, req.threshold, req.target_recall)
     decisions = store.get_decisions()
     summary = report_summary(store, threshold, how)
@@ -74,7 +86,8 @@ def iter_export(store: SessionStore, req: ExportRequest, cancel: CancelToken | N
     writers: dict[str, Callable[[str], str]] = {
         "csv": lambda path: f"{path} ({write_csv(path, region_rows(flagged()))} regions)",
         "json": lambda path: f"{path} ({write_json(path, region_rows(flagged()), summary)} regions)",
-        "voc": lambda path: f"{Path(path)}/ ({write_voc_dir(path, flagged(), images=req.voc_images)} "
+        "coco": lambda path: f"{path} ({write_coco(path, flagged(), req.class_name, summary)} regions)",
+        "voc": lambda path: f"{Path(path)}/ ({write_voc_dir(path, flagged(), req.voc_images, req.class_name)} "
                             "annotated scans)",
         "crops": lambda path: f"{Path(path)}/ ({write_crops(path, flagged(), margin=req.crop_margin)} crops)",
         "pdf": pdf,
@@ -97,7 +110,7 @@ def export_session(store: SessionStore, req: ExportRequest, cancel: CancelToken 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", description=__doc__,
-                       help="export flagged regions of a batch session (PDF, CSV, JSON, VOC, crops)")
+                       help="export flagged regions of a batch session (PDF, CSV, JSON, COCO, VOC, crops)")
     p.add_argument("session", help="session file written by `bagscan batch`")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--threshold", type=float, default=None, help="flag patches scoring at or above this")
@@ -109,21 +122,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--voc", default=None,
                    help="folder for Pascal VOC (Annotations/, JPEGImages/, ImageSets/)")
     p.add_argument("--no-voc-images", action="store_true", help="VOC XML only, without the scans beside")
+    p.add_argument("--coco", default=None, help="COCO detection JSON (images, annotations, categories)")
+    p.add_argument("--class-name", default=ANOMALY,
+                   help="class of the exported regions in VOC and COCO (default Anomaly); 'truth' maps each "
+                        "region to the ground-truth category it overlaps")
     p.add_argument("--crops", default=None, help="folder for PNG crops of each region")
     p.add_argument("--crop-margin", type=int, default=0, help="pixels of context around each crop")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    req = ExportRequest(args.threshold, args.target_recall, args.pdf, args.csv, args.json, args.voc,
-                        not args.no_voc_images, args.crops, args.crop_margin)
+    req = ExportRequest(threshold=args.threshold, target_recall=args.target_recall, pdf=args.pdf, csv=args.csv,
+                        json=args.json, voc=args.voc, voc_images=not args.no_voc_images, crops=args.crops,
+                        crop_margin=args.crop_margin, coco=args.coco, class_name=args.class_name)
     with SessionStore.open(args.session, "r") as store:
         result = export_session(store, req)
     s = result.summary
+    if s.get("n_bad_score"):
+        log.warning("%s: %d scans have a score that is not finite (a broken model?): counted as failed, not "
+                    "as clear", args.session, s["n_bad_score"])
     print(f"{s['n_scans']} scans ({s['n_failed']} failed): {s['n_flagged']} flagged, "
           f"{s['n_regions']} regions at threshold {result.threshold:.4f} ({result.how})")
     for w in result.written:
         print(f"wrote {w}")
     if not result.written:
-        print("nothing exported: add --pdf, --csv, --json, --voc or --crops")
+        print("nothing exported: add --pdf, --csv, --json, --coco, --voc or --crops")
     return 0

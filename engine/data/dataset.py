@@ -14,7 +14,8 @@ from typing import Any
 
 from ..errors import AnnotationError, DatasetError, ScanReadError
 from . import sixray
-from .io import IMAGE_SUFFIXES, probe_scan
+from .folders import image_files, subfolders
+from .io import probe_scan
 from .types import CATEGORIES, NORMAL, THREAT, UNKNOWN, BadFile, Box, ScanRecord
 
 log = logging.getLogger(__name__)
@@ -61,11 +62,6 @@ def _cat_order(c: str) -> tuple[int, str]:
     return (CATEGORIES.index(c) if c in CATEGORIES else len(CATEGORIES), c)
 
 
-def _image_files(folder: Path, recursive: bool = False) -> list[Path]:
-    it = folder.rglob("*") if recursive else folder.iterdir()
-    return sorted(p for p in it if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-
-
 def _probe(path: Path, bad: list[BadFile], verify: bool) -> bool:
     if not verify:
         return True
@@ -107,10 +103,10 @@ def _load_sixray(root: Path, verify: bool) -> Dataset:
     set_dir = root / sixray.IMAGESET_DIR
     for csv_path in sorted(set_dir.glob("*.csv")) if set_dir.is_dir() else []:
         try:
-            labels.update(sixray.parse_imageset_csv(csv_path))
+            labels.update(sixray.parse_imageset_csv(csv_path, bad))
         except AnnotationError as exc:
             bad.append(BadFile(exc.path, exc.reason))
-    images = {p.stem: p for p in _image_files(img_dir)}
+    images = {p.stem: p for p in image_files(img_dir, bad)}
     for name in sorted(set(labels) - set(images)):
         bad.append(BadFile(str(img_dir / f"{name}.jpg"), f"listed in {sixray.IMAGESET_DIR}/ but no image file"))
     records = []
@@ -144,7 +140,7 @@ def _boxes_beside(image: Path, bad: list[BadFile]) -> tuple[Box, ...]:
 def _load_folder(root: Path, verify: bool) -> Dataset:
     bad: list[BadFile] = []
     records = []
-    sub = {d.name.lower(): d for d in root.iterdir() if d.is_dir()}
+    sub = subfolders(root, bad)
     groups: list[tuple[Path, str | None]]
     if "normal" in sub or "threat" in sub:
         groups = [(sub[k], lbl) for k, lbl in (("normal", NORMAL), ("threat", THREAT)) if k in sub]
@@ -152,7 +148,7 @@ def _load_folder(root: Path, verify: bool) -> Dataset:
     else:
         groups, recursive = [(root, None)], False
     for folder, forced in groups:
-        for path in _image_files(folder, recursive):
+        for path in image_files(folder, bad, recursive):
             if not _probe(path, bad, verify):
                 continue
             boxes = _boxes_beside(path, bad)
@@ -172,6 +168,13 @@ def load_dataset(path: str | Path, verify: bool = True) -> Dataset:
     truncated and non-image files land in ``bad_files`` instead of failing later.
     """
     p = Path(path)
+    try:
+        return _load(p, verify)
+    except OSError as exc:  # the root itself cannot be looked at (no search permission on a parent)
+        raise DatasetError(f"{p}: {exc.strerror or exc}") from exc
+
+
+def _load(p: Path, verify: bool) -> Dataset:
     if p.is_file():
         bad: list[BadFile] = []
         recs = []

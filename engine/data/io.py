@@ -8,6 +8,7 @@ files are replicated to three channels so every model sees one layout;
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
@@ -17,6 +18,7 @@ from pathlib import Path
 import cv2
 import imagesize
 import numpy as np
+import simplejpeg
 
 from ..errors import ScanReadError, ScanTooLargeError
 from ..fsutil import atomic_write_bytes
@@ -59,12 +61,29 @@ def _check_trailer(path: Path, data: bytes) -> None:
             raise ScanReadError(path, "truncated PNG (no IEND chunk)")
 
 
+def _unreadable(p: Path, exc: OSError) -> ScanReadError:
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return ScanReadError(p, "permission denied (the file is not readable)")
+    if exc.errno == errno.EISDIR:
+        return ScanReadError(p, "a folder, not an image file")
+    return ScanReadError(p, f"cannot read: {exc.strerror or exc}")
+
+
 def probe_scan(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int, int]:
     """Cheap validity check without decoding: header size and trailer. Returns (width, height)."""
     p = Path(path)
+    if p.is_dir():
+        raise ScanReadError(p, "a folder, not an image file")
     if not p.is_file():
         raise ScanReadError(p, "no such file")
-    size = p.stat().st_size
+    try:
+        with open(p, "rb") as fh:  # before imagesize, which reports an unreadable file as "not an image"
+            size = os.fstat(fh.fileno()).st_size
+            head = fh.read(8)
+            fh.seek(max(0, size - 64))
+            tail = fh.read()
+    except OSError as exc:
+        raise _unreadable(p, exc) from exc
     if size == 0:
         raise ScanReadError(p, "empty file")
     try:
@@ -78,22 +97,41 @@ def probe_scan(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[
             p, f"{w}x{h} = {w * h / 1e6:.0f} MP exceeds the limit of {max_pixels / 1e6:.0f} MP "
             "(set BAGSCAN_MAX_PIXELS to raise it)"
         )
-    with open(p, "rb") as fh:
-        head = fh.read(8)
-        fh.seek(max(0, size - 64))
-        tail = fh.read()
-    _check_trailer(p, head + tail if size > 72 else head)
+    _check_trailer(p, head + tail)  # a small file's tail overlaps its head: the check still sees its end
     return int(w), int(h)
+
+
+def _decode_jpeg(p: Path, data: bytes) -> np.ndarray | None:
+    """Decode with libjpeg-turbo in strict mode, so damage libjpeg would only warn about (and fill with
+    grey) is an error; None leaves the file to OpenCV (colour spaces libjpeg-turbo does not convert)."""
+    try:
+        grey = simplejpeg.decode_jpeg_header(data)[2] == "Gray"
+    except ValueError:
+        return None
+    space = "GRAY" if grey else "BGR"
+    try:
+        img = simplejpeg.decode_jpeg(data, colorspace=space, strict=True)
+    except ValueError as exc:
+        try:
+            simplejpeg.decode_jpeg(data, colorspace=space, strict=False)
+        except ValueError:
+            return None
+        raise ScanReadError(p, f"damaged JPEG ({exc})") from exc
+    return img[:, :, 0] if grey else img
 
 
 def read_scan(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Scan:
     """Decode a scan file; never returns garbage, raises ScanReadError instead."""
     p = Path(path)
     probe_scan(p, max_pixels)
-    data = p.read_bytes()
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise _unreadable(p, exc) from exc
     _check_trailer(p, data)
-    buf = np.frombuffer(data, dtype=np.uint8)
-    img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
+    img = _decode_jpeg(p, data) if data[:2] == b"\xff\xd8" else None
+    if img is None:
+        img = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
     if img is None or img.size == 0:
         raise ScanReadError(p, "corrupt image data (decoder failed)")
     if img.dtype == np.uint8:

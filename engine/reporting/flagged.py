@@ -24,7 +24,8 @@ from .regions import Region, gt_category, merge_regions
 
 log = logging.getLogger(__name__)
 
-ANOMALY = "Anomaly"  # the class name of exported region boxes (VOC)
+ANOMALY = "Anomaly"  # the class name of exported region boxes (VOC, COCO) unless mapped
+TRUTH = "truth"  # map each region to the ground-truth category it overlaps
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,13 @@ class FlaggedScan:
     regions: list[Region]
     gt_categories: list[str | None]  # per region: the GT category overlapping it most
     decision: StoredDecision | None
+
+
+def region_class(f: FlaggedScan, i: int, class_name: str = ANOMALY) -> str:
+    """The class an export gives region ``i``: ``class_name``, or with :data:`TRUTH` its GT category."""
+    if class_name == TRUTH:
+        return f.gt_categories[i] or ANOMALY
+    return class_name
 
 
 def resolve_threshold(calibration: Calibration | None, threshold: float | None = None,
@@ -82,7 +90,7 @@ def report_summary(store: SessionStore, threshold: float, how: str = "") -> dict
         n_regions += len(f.regions)
     out["n_regions"] = n_regions
     score, label, error = store.column("score"), store.column("label"), store.column("error")
-    known = (error == b"") & (label >= 0)
+    known = (error == b"") & (label >= 0) & ~np.isnan(score)
     out["measured_recall"] = out["measured_far"] = None
     out["per_category"] = {}
     if known.any():

@@ -8,9 +8,10 @@ import contextlib
 import logging
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+from ..fsutil import output_error, temp_beside
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +24,11 @@ def staged_dir(out_dir: str | Path) -> Iterator[Path]:
     in ``out_dir`` with other names are kept, same-named ones are replaced.
     """
     out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(temp_beside(out, directory=True))  # also removes folders left by killed exports
+    except OSError as exc:
+        raise output_error(out, exc) from exc
     try:
         yield tmp
         files = sorted(p for p in tmp.rglob("*") if p.is_file())
@@ -33,6 +37,8 @@ def staged_dir(out_dir: str | Path) -> Iterator[Path]:
             dest.parent.mkdir(parents=True, exist_ok=True)
             os.replace(f, dest)
         log.info("wrote %d files to %s", len(files), out)
+    except OSError as exc:
+        raise output_error(out, exc) from exc
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
