@@ -152,6 +152,8 @@ def check_writable(path: str | Path, folder: bool = False) -> None:
         if not folder and p.exists() and not os.access(p, os.W_OK):
             raise OutputError(p, "cannot write: permission denied")
     except OSError as exc:
+        if exc.errno == errno.ENOENT and parent.is_dir():  # /proc and the like: a folder, but no new files
+            raise OutputError(p, f"cannot write: {parent} does not take new files") from exc
         raise output_error(p, exc) from exc
     finally:
         for d in created:

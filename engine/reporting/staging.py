@@ -11,6 +11,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+from ..errors import OutputError
 from ..fsutil import output_error, temp_beside
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,8 @@ def staged_dir(out_dir: str | Path) -> Iterator[Path]:
         log.info("wrote %d files to %s", len(files), out)
     except OSError as exc:
         raise output_error(out, exc) from exc
+    except OutputError as exc:  # a file inside the staging folder: name the folder the user asked for
+        raise OutputError(out, exc.reason) from exc
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
