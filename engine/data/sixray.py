@@ -66,8 +66,9 @@ def parse_voc(path: str | Path) -> tuple[Box, ...]:
         cx0, cy0 = max(x0, 0.0), max(y0, 0.0)
         cx1, cy1 = min(x1, width) if width else x1, min(y1, height) if height else y1
         if (cx0, cy0, cx1, cy1) != (x0, y0, x1, y1) and cx1 > cx0 and cy1 > cy0:
-            log.warning("%s: box %g,%g,%g,%g of %r lies partly outside the %sx%s image: clipped to %g,%g,%g,%g",
-                        p, x0, y0, x1, y1, name, width or "?", height or "?", cx0, cy0, cx1, cy1)
+            log.warning("%s: box %g,%g,%g,%g of %r lies partly outside the %s image: clipped to %g,%g,%g,%g",
+                        p, x0, y0, x1, y1, name, f"{width:g}x{height:g}" if width and height else "stated",
+                        cx0, cy0, cx1, cy1)
         if not (cx1 > cx0 and cy1 > cy0):
             what = "outside the image" if x1 > x0 and y1 > y0 else "empty or inverted box"
             raise AnnotationError(p, f"{what}: {x0:g},{y0:g},{x1:g},{y1:g}")
