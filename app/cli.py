@@ -66,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return EXIT_CANCELLED
     except EngineError as exc:
-        if args.verbose >= 2:
+        if args.verbose:
             traceback.print_exc()
         print(f"bagscan: error: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_ERROR

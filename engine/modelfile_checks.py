@@ -11,6 +11,7 @@ otherwise pass every bag as clear.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 from pathlib import Path
@@ -125,18 +126,14 @@ def weights(group: Any, p: Path, prefix: str = "") -> dict[str, h5py.Dataset]:
 def sized_model(name: str, config: dict[str, Any], stored: dict[str, h5py.Dataset], p: Path) -> None:
     """Build the described network on the meta device (no memory) and compare it with the stored weights,
     so a config asking for billions of parameters is refused before anything is allocated."""
-    from .models import create_model
-
     try:
-        with torch.device("meta"):
-            meta = create_model(name, **config)
+        want = _meta_shapes(name, json.dumps(config, sort_keys=True))
     except EngineError as exc:
         raise ModelFileError(p, f"cannot rebuild model {name!r}: {exc}") from exc
     except NotImplementedError:  # a layer that cannot be built on the meta device: load_state_dict checks
         return
     except (TypeError, ValueError, RuntimeError) as exc:
         raise ModelFileError(p, f"model_config does not describe a {name!r} model: {str(exc)[:200]}") from exc
-    want = {k: tuple(t.shape) for k, t in meta.state_dict().items()}
     n = sum(math.prod(s) for s in want.values())
     missing = sorted(set(want) - set(stored))
     extra = sorted(set(stored) - set(want))
@@ -165,6 +162,17 @@ def score_head_arrays(group: h5py.Group, p: Path) -> dict[str, np.ndarray]:
             raise ModelFileError(p, f"score_head/{k} holds {a.dtype} values, not numbers")
         out[k] = a
     return out
+
+
+@functools.lru_cache(maxsize=32)
+def _meta_shapes(name: str, config_json: str) -> dict[str, tuple[int, ...]]:
+    """State-dict shapes of a network built on the meta device; cached, since that build is slower than a
+    real one of a small model and a process loads the same few configs again and again."""
+    from .models import create_model
+
+    with torch.device("meta"):
+        meta = create_model(name, **json.loads(config_json))
+    return {k: tuple(t.shape) for k, t in meta.state_dict().items()}
 
 
 def self_check(bundle: Any, p: Path) -> None:

@@ -42,7 +42,7 @@ from .storage_layout import (
     read_counts,
     to_bytes,
 )
-from .storage_read import StoreReader, locked
+from .storage_read import DAMAGE, StoreReader, damaged, locked
 
 log = logging.getLogger(__name__)
 
@@ -60,18 +60,31 @@ class SessionStore(StoreReader):
     def __init__(self, path: Path, f: h5py.File, mode: str, durable: bool = True) -> None:
         self.path, self._f, self.mode, self.durable = path, f, mode, durable
         self._lock = threading.RLock()
-        if f.attrs.get("format") != FORMAT:
+        try:
+            self._check_header(f, path)
+            self.meta = SessionMeta.from_attrs(f.attrs)
+            self._n = read_counts(f, path)
+            self._cache()
+        except BaseException as exc:
             f.close()
-            raise SessionFileError(path, "not a bagscan session file")
-        if int(f.attrs.get("format_version", -1)) > FORMAT_VERSION:
-            f.close()
-            raise SessionFileError(path, f"format {f.attrs['format_version']} is newer than bagscan reads")
-        self.meta = SessionMeta.from_attrs(f.attrs)
-        self._n = read_counts(f, path)
-        self._cache()
+            if isinstance(exc, DAMAGE):
+                raise damaged(path, exc) from exc
+            raise
         self._sha: tuple[np.ndarray, np.ndarray] | None = None
         self._recent: dict[str, int] = {}
         self._file_lock: SessionLock | None = None
+
+    @staticmethod
+    def _check_header(f: h5py.File, path: Path) -> None:
+        if f.attrs.get("format") != FORMAT:
+            raise SessionFileError(path, "not a bagscan session file")
+        version = f.attrs.get("format_version", -1)
+        try:
+            newer = int(version) > FORMAT_VERSION
+        except (TypeError, ValueError):
+            raise SessionFileError(path, f"format_version {version!r} is not a number") from None
+        if newer:
+            raise SessionFileError(path, f"format {version} is newer than bagscan reads")
 
     @classmethod
     def open(cls, path: str | Path, mode: str = "r", *, durable: bool = True,

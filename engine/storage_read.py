@@ -19,7 +19,15 @@ import numpy as np
 
 from .calibration import Calibration
 from .data.types import Box
+from .errors import SessionFileError
 from .storage_layout import SessionMeta, StoredDecision, StoredScan, columns, path_str, stored_row, to_str
+
+#: What h5py and numpy raise on a damaged file (a flipped byte, a cut): turned into SessionFileError.
+DAMAGE = (OSError, KeyError, ValueError, TypeError, IndexError, AttributeError, RuntimeError)
+
+
+def damaged(path: Path, exc: BaseException) -> SessionFileError:
+    return SessionFileError(path, f"damaged session file ({type(exc).__name__}: {str(exc)[:200]})")
 
 
 def locked(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -28,6 +36,20 @@ def locked(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(self: StoreReader, *args: Any, **kwargs: Any) -> Any:
         with self._lock:
             return fn(self, *args, **kwargs)
+    return wrapper
+
+
+def read(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """:func:`locked`, and whatever a damaged file makes h5py or numpy raise becomes a SessionFileError."""
+    @functools.wraps(fn)
+    def wrapper(self: StoreReader, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            try:
+                return fn(self, *args, **kwargs)
+            except SessionFileError:
+                raise
+            except DAMAGE as exc:
+                raise damaged(self.path, exc) from exc
     return wrapper
 
 
@@ -46,7 +68,7 @@ class StoreReader:
         return self._n["scans"]
 
     @property
-    @locked
+    @read
     def calibration(self) -> Calibration | None:
         if "calibration" not in self._f:
             return None
@@ -58,6 +80,12 @@ class StoreReader:
     def iter_results(self, start: int = 0, stop: int | None = None, *, patches: bool = True,
                      block: int = 256) -> Iterator[StoredScan]:
         """Stored scans in row order, read ``block`` rows at a time (memory stays flat)."""
+        try:
+            yield from self._iter_results(start, stop, patches, block)
+        except DAMAGE as exc:
+            raise damaged(self.path, exc) from exc
+
+    def _iter_results(self, start: int, stop: int | None, patches: bool, block: int) -> Iterator[StoredScan]:
         stop = len(self) if stop is None else min(stop, len(self))
         for a in range(max(start, 0), stop, block):
             b = min(stop, a + block)
@@ -81,12 +109,12 @@ class StoreReader:
             raise IndexError(f"scan {index} not in session ({len(self)} scans)")
         return next(self.iter_results(index, index + 1))
 
-    @locked
+    @read
     def column(self, name: str) -> np.ndarray:
         """One /scans column for every stored scan (e.g. ``score`` for a list view)."""
         return self._f[f"scans/{name}"][: len(self)]
 
-    @locked
+    @read
     def find(self, sha256: str) -> int | None:
         """Row of the scan with this content hash, or None."""
         if sha256 in self._recent:
@@ -99,18 +127,24 @@ class StoreReader:
         k = int(np.searchsorted(keys, sha256.encode("ascii")))
         return int(order[k]) if sha256 and k < len(keys) and keys[k] == sha256.encode("ascii") else None
 
-    @locked
+    @read
     def failed_paths(self) -> set[str]:
         """Paths of failures stored without a hash (unreadable files): resume matches these by path."""
         sha, err = self.column("sha256"), self.column("error")
         return {path_str(p) for p, h, e in zip(self.column("path"), sha, err, strict=True) if not h and e}
 
-    @locked
+    @read
     def column_at(self, name: str, index: int) -> str:
         return to_str(self._f[f"scans/{name}"][index])
 
     def decision_history(self) -> Iterator[StoredDecision]:
         """Every decision in the order made (changes of mind included)."""
+        try:
+            yield from self._decision_history()
+        except DAMAGE as exc:
+            raise damaged(self.path, exc) from exc
+
+    def _decision_history(self) -> Iterator[StoredDecision]:
         n = self._n["decisions"]
         for a in range(0, n, 4096):
             with self._lock:
@@ -121,12 +155,12 @@ class StoreReader:
                                      float(c["threshold"][i]), float(c["seconds"][i]), text["model"],
                                      float(c["time"][i]))
 
-    @locked
+    @read
     def get_decisions(self) -> dict[int, StoredDecision]:
         """The latest decision per scan row."""
         return {d.scan: d for d in self.decision_history()}
 
-    @locked
+    @read
     def summary(self, threshold: float | None = None) -> dict[str, Any]:
         """Counts and timings for a report header; ``threshold`` defaults to the calibration's."""
         cal = self.calibration
