@@ -28,16 +28,22 @@ def grid() -> tuple[np.ndarray, np.ndarray]:
     return boxes, scores
 
 
-def scan_view(qtbot):  # noqa: ANN001, ANN201 - pytest-qt's bot, a Qt widget
+def scan_view(qtbot=None):  # noqa: ANN001, ANN201 - pytest-qt's bot (or None: the soak benchmark), a widget
     """A shown ScanView with an image and an overlay (heat map, patches, region, label)."""
+    from PySide6.QtWidgets import QApplication
+
     from app.views.scan_view import ScanView
     from engine.scoring import ScanResult
 
+    app = QApplication.instance() or QApplication(["bagscan-soak"])
     view = ScanView()
-    qtbot.addWidget(view)
     view.resize(400, 400)
     view.show()
-    qtbot.waitExposed(view)
+    if qtbot is not None:
+        qtbot.addWidget(view)
+        qtbot.waitExposed(view)
+    else:
+        app.processEvents()
     boxes, scores = grid()
     view.show_image("/s/bag.png", fake_bag(SIDE, SIDE, seed=1))
     view.show_result(ScanResult("/s/bag.png", "bag", SIDE, SIDE, "", boxes, scores, 5.0, 0.1), 1.0)
