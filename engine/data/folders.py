@@ -27,7 +27,7 @@ def _why(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def _entries(folder: Path, bad: list[BadFile]) -> list[os.DirEntry]:
+def _entries(folder: Path, bad: list[BadFile]) -> list[os.DirEntry[str]]:
     try:
         with os.scandir(folder) as it:
             return sorted(it, key=lambda e: e.name)

@@ -15,10 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.config import GridConfig, ScoreConfig, TrainConfig
+from engine.config import GridConfig, TrainConfig
 from engine.errors import EngineError
 from engine.modelfile import ModelBundle, load_model, save_model
 from engine.models import create_model
+from engine.score_head import ScoreHead, Term
 from engine.storage import ScanEntry, SessionMeta, SessionStore
 from tests.robustness.fuzz import mutate
 
@@ -30,8 +31,8 @@ def model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import torch
 
     torch.manual_seed(0)
-    bundle = ModelBundle("ganomaly", create_model("ganomaly", base=4), GridConfig(), TrainConfig(), ScoreConfig(),
-                         {"recon_median": 0.1, "recon_scale": 0.05, "feat_median": 0.1, "feat_scale": 0.05})
+    head = ScoreHead((Term("recon", 0.1, 0.05, 0.9), Term("feat", 0.1, 0.05, 0.1)))
+    bundle = ModelBundle("ganomaly", create_model("ganomaly", base=4), GridConfig(), TrainConfig(), head)
     p = tmp_path_factory.mktemp("fuzz") / "m.h5"
     save_model(bundle, p)
     load_model(p)  # the undamaged file loads

@@ -42,8 +42,28 @@ def string_weight(f: h5py.File) -> None:
     f["weights"].create_dataset(k, data=np.array([b"a", b"b"]))
 
 
+def to_v1(f: h5py.File, eta: object = 0.9) -> None:
+    """The same model in the version-1 layout: /score_stats attributes and a score_config attribute."""
+    g = f["score_head"]
+    names = [n.decode() for n in g["name"][()]]
+    stats = {f"{n}_{k}": float(g[src][i]) for i, n in enumerate(names) for k, src in (("median", "centre"),
+                                                                                        ("scale", "scale"))}
+    del f["score_head"]
+    f.attrs["format_version"] = 1
+    f.attrs["score_config"] = json.dumps({"eta": eta, "batch_size": 64, "aggregate": "max", "extra": {}})
+    s = f.create_group("score_stats")
+    for k, v in stats.items():
+        s.attrs[k] = v
+
+
 def pickled_stat(f: h5py.File) -> None:
+    to_v1(f)
     f["score_stats"].attrs["recon_scale"] = np.void(PAYLOAD)
+
+
+def pickled_term(f: h5py.File) -> None:
+    del f["score_head"]["scale"]
+    f["score_head"]["scale"] = np.void(PAYLOAD)
 
 
 def config_list(f: h5py.File) -> None:
@@ -55,8 +75,12 @@ def no_name(f: h5py.File) -> None:
 
 
 def text_eta(f: h5py.File) -> None:
-    cfg = json.loads(f.attrs["score_config"])
-    f.attrs["score_config"] = json.dumps({**cfg, "eta": "high"})
+    to_v1(f, eta="high")
+
+
+def text_weight(f: h5py.File) -> None:
+    del f["score_head"]["weight"]
+    f["score_head"]["weight"] = np.array([b"high"] * len(f["score_head"]["name"]))
 
 
 def external_link(f: h5py.File) -> None:
@@ -79,6 +103,11 @@ def nan_weights(f: h5py.File) -> None:
 
 
 def zero_scale(f: h5py.File) -> None:
+    f["score_head"]["scale"][0] = 0.0
+
+
+def zero_scale_v1(f: h5py.File) -> None:
+    to_v1(f)
     f["score_stats"].attrs["recon_scale"] = 0.0
 
 
@@ -86,14 +115,17 @@ CASES: dict[str, tuple[Callable[[h5py.File], None], str]] = {
     "format_version 1.0-beta": (version_text, r"format_version '1\.0-beta' is not a number"),
     "void weight holding a pickle": (void_weight, r"weight '.+' holds void \(opaque bytes\), not numbers"),
     "weight of strings": (string_weight, r"weight '.+' holds byte strings, not numbers"),
-    "score stat holding pickle bytes": (pickled_stat, r"score_stats\.recon_scale is not a number"),
+    "score stat holding pickle bytes (v1)": (pickled_stat, r"score_stats\.recon_scale is not a number"),
+    "score term scale holding pickle bytes": (pickled_term, r"score_head/scale holds \|V\d+ values, not numbers"),
     "model_config a list": (config_list, r"'model_config' must be a JSON object, not list"),
     "missing model_name": (no_name, r"missing attribute 'model_name'"),
-    "non-numeric eta": (text_eta, r"score_config\.eta is 'high', not a float"),
+    "non-numeric eta (v1)": (text_eta, r"score_config\.eta is 'high', not a float"),
+    "non-numeric term weight": (text_weight, r"score_head/weight holds \|S4 values, not numbers"),
     "external link among the weights": (external_link, r"is a link to another file \(elsewhere\.h5\): refused"),
     "all widths 100000": (huge_widths, r"weights do not match model_config \([\d,]+ parameters\)"),
     "NaN generator weights": (nan_weights, r"self-check failed: the model's score output is not finite"),
-    "zero score scale": (zero_scale, r"score_stats\.recon_scale is 0\.0: a score scale must be above zero"),
+    "zero score scale": (zero_scale, r"bad score definition: score term 'recon': .*scale > 0"),
+    "zero score scale (v1)": (zero_scale_v1, r"score_stats\.recon_scale is 0\.0: a score scale must be above zero"),
 }
 
 
