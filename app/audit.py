@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.assets import is_bundled
+from engine.fsutil import fsync_dir
 
 log = logging.getLogger(__name__)
 
@@ -103,25 +104,12 @@ class AuditLog:
         finally:
             os.close(fd)
         if new:
-            _fsync_dir(self.path.parent)  # the new file's directory entry must survive a crash too
+            fsync_dir(self.path.parent)  # the new file's directory entry must survive a crash too
         log.info("audit: %s %s by %s", data.get("decision"), data.get("scan"), data.get("operator"))
         return data
 
     def read(self) -> list[dict[str, Any]]:
         return read_records(self.path)
-
-
-def _fsync_dir(d: Path) -> None:
-    try:
-        fd = os.open(d, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def read_records(path: str | Path) -> list[dict[str, Any]]:

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 _HOST = socket.gethostname().replace(".", "_").replace("-", "_") or "host"
 _UMASK_LOCK = threading.Lock()
+_SWEPT: set[Path] = set()
 #: A leftover from another host is removed only when older than this (its owner cannot be asked).
 FOREIGN_TMP_AGE_S = 24 * 3600
 #: Room kept free beyond a write's own estimate (metadata, the file system's reserve).
@@ -60,9 +61,12 @@ def temp_prefix(target: Path) -> str:
 
 
 def temp_beside(target: str | Path, directory: bool = False) -> str:
-    """A new temporary file (or folder) beside ``target``, with the mode the umask gives."""
+    """A new temporary file (or folder) beside ``target``, with the mode the umask gives; leftovers of
+    ``target`` from killed processes are removed first (once per target and process)."""
     p = Path(target)
-    sweep_stale(p)
+    if p not in _SWEPT:
+        _SWEPT.add(p)
+        sweep_stale(p)
     if directory:
         tmp = tempfile.mkdtemp(prefix=temp_prefix(p), suffix=".tmp", dir=p.parent)
         os.chmod(tmp, 0o777 & ~umask())

@@ -100,6 +100,8 @@ class SessionStore(StoreReader):
             return cls(p, open_h5(p, "r"), mode, durable)
         with _WRITERS_LOCK:
             if p.resolve() in _WRITERS:
+                if _lock is not None:
+                    _lock.release()
                 raise SessionFileError(p, "already open for writing in this process: share that SessionStore "
                                           "(run_batch accepts it as out)")
             lock = _lock or SessionLock(p).acquire()  # bagscan's own lock, whatever HDF5's locking says

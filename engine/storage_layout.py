@@ -31,7 +31,7 @@ from .calibration import Calibration
 from .config import GridConfig, from_dict, to_dict
 from .data.types import NORMAL, THREAT, UNKNOWN, Box
 from .errors import OutputError, SessionFileError
-from .fsutil import check_free, reason, temp_beside
+from .fsutil import check_free, fsync_dir, reason, temp_beside
 
 log = logging.getLogger(__name__)
 
@@ -189,17 +189,6 @@ def _dcpl() -> h5py.h5p.PropDCID:
     return d
 
 
-def _fsync_dir(p: Path) -> None:
-    try:
-        fd = os.open(p, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def build(path: Path, meta: SessionMeta, cal: Calibration | None, caps: dict[str, int],
           widths: tuple[int, int], src: h5py.File | None = None, used: dict[str, int] | None = None) -> None:
     """Write a complete session file beside ``path`` and rename it over: the file is whole or absent."""
@@ -234,7 +223,7 @@ def build(path: Path, meta: SessionMeta, cal: Calibration | None, caps: dict[str
             f.flush()
             os.fsync(f.id.get_vfd_handle())
         os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         raise SessionFileError(path, f"cannot write: {reason(exc)}; the session as it was is intact") from exc

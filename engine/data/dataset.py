@@ -140,7 +140,7 @@ def _boxes_beside(image: Path, bad: list[BadFile]) -> tuple[Box, ...]:
 def _load_folder(root: Path, verify: bool) -> Dataset:
     bad: list[BadFile] = []
     records = []
-    sub = subfolders(root, bad)
+    sub = subfolders(root)
     groups: list[tuple[Path, str | None]]
     if "normal" in sub or "threat" in sub:
         groups = [(sub[k], lbl) for k, lbl in (("normal", NORMAL), ("threat", THREAT)) if k in sub]

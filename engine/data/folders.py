@@ -37,10 +37,10 @@ def _entries(folder: Path, bad: list[BadFile]) -> list[os.DirEntry[str]]:
         return []
 
 
-def subfolders(folder: Path, bad: list[BadFile]) -> dict[str, Path]:
-    """Readable-or-not subfolders by lower-case name (an unreadable root is reported)."""
+def subfolders(folder: Path) -> dict[str, Path]:
+    """Subfolders by lower-case name (an unreadable root is reported when its images are listed)."""
     out: dict[str, Path] = {}
-    for e in _entries(folder, bad):
+    for e in _entries(folder, []):
         try:
             if e.is_dir():
                 out[e.name.lower()] = Path(e.path)

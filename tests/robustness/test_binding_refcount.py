@@ -27,6 +27,7 @@ def test_scan_view_repaints_keep_none_refcount_flat(qtbot) -> None:
     before = sys.getrefcount(None)
     repaint(view, N)
     lost = _lost(before)
+    print(f"None references lost over {N} repaints: {lost}")
     assert lost < 0.2 * N, f"{lost} references to None lost over {N} repaints: a leaking Qt binding"
 
 
@@ -38,4 +39,5 @@ def test_pdf_pages_keep_none_refcount_flat(tmp_path: Path) -> None:
     before = sys.getrefcount(None)
     assert write_pdf(tmp_path / "r.pdf", summary(N), pages) == N + 1
     lost = _lost(before)
+    print(f"None references lost over {N} PDF pages: {lost}")
     assert lost < 0.2 * N, f"{lost} references to None lost over {N} PDF pages: a leaking Qt binding"
