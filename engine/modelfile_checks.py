@@ -176,23 +176,32 @@ def _meta_shapes(name: str, config_json: str) -> dict[str, tuple[int, ...]]:
 
 
 def self_check(bundle: Any, p: Path) -> None:
-    """Score a fixed input; a model whose output is not finite (NaN weights, a zero scale) is refused."""
-    from .scoring import raw_components
+    """Score a fixed input through the model's own scoring path (patches or dense map); a model whose
+    output is not finite (NaN weights, an infinite term) is refused: it would pass every bag as clear."""
+    from .data.io import Scan, ScanMeta
+    from .errors import ScoreError
+    from .scoring import Scorer, raw_components
 
     g = bundle.grid
-    x = np.random.default_rng(SELF_CHECK_SEED).random((SELF_CHECK_PATCHES, g.channels, g.input_size,
-                                                       g.input_size), dtype=np.float32)
+    rng = np.random.default_rng(SELF_CHECK_SEED)
     device = next(bundle.model.parameters(), torch.zeros(0)).device
     try:
-        raw = raw_components(bundle.model, x, device, SELF_CHECK_PATCHES)
-        head = bundle.score_head
-        out = raw if head is None else {"score": head.combine(raw)}
+        if bundle.score_head is None:  # saved before training fitted its score: the raw outputs only
+            if bundle.model.produces_map:
+                return
+            x = rng.random((SELF_CHECK_PATCHES, g.channels, g.input_size, g.input_size), dtype=np.float32)
+            raw = raw_components(bundle.model, x, device, SELF_CHECK_PATCHES)
+            if not all(np.all(np.isfinite(v)) for v in raw.values()):
+                raise ScoreError(p, "raw output not finite")
+            return
+        side = 2 * g.patch  # a few patches of coloured noise: content everywhere, nothing skipped as background
+        pixels = rng.random((side, side, 3), dtype=np.float32)
+        Scorer(bundle, device=device).score_scan(Scan(pixels, ScanMeta(str(p), side, side, 3, 8, "")))
+    except ScoreError as exc:
+        raise ModelFileError(p, "self-check failed: the model's score output is not finite (NaN or infinite "
+                                "weights?): refused, it would pass every bag as clear") from exc
     except (RuntimeError, KeyError, ValueError, TypeError) as exc:
         raise ModelFileError(p, f"self-check failed: the model cannot score a patch ({str(exc)[:200]})") from exc
-    for k, v in out.items():
-        if not np.all(np.isfinite(v)):
-            raise ModelFileError(p, f"self-check failed: the model's {k} output is not finite (NaN or infinite "
-                                    "weights?): refused, it would pass every bag as clear")
 
 
 def parse_json(raw: str, key: str, p: Path) -> Any:

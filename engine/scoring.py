@@ -138,7 +138,9 @@ class Scorer:
             from .map_scoring import map_scan_result
 
             check(cancel)
-            return map_scan_result(self.bundle, scan, self.device, t0)
+            result = map_scan_result(self.bundle, scan, self.device, t0)
+            check_finite(result.path, result.scores)
+            return result
         patches = extract_patches(scan.pixels, self.bundle.grid)
         n, bs = len(patches), max(1, self.batch_size)
         parts: list[np.ndarray] = []
