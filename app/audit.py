@@ -45,7 +45,8 @@ class Decision:
     operating_point: str = ""  # e.g. "recall 0.95" or "FAR 0.02"
     ground_truth: str = ""  # threat / normal / unknown, when the dataset knows
     sha256: str = ""
-    session: str = ""
+    session: str = ""  # the session file (HDF5) the decision is also stored in; "" when none
+    folder: str = ""  # the scans' folder (where the log goes when it may be written)
     time: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="milliseconds"))
     host: str = field(default_factory=socket.gethostname)
 
@@ -59,20 +60,29 @@ def _writable_dir(d: Path) -> bool:
     return d.is_dir() and os.access(d, os.W_OK | os.X_OK)
 
 
-def audit_path_for(session_dir: str | Path | None, fallback_dir: str | Path) -> Path:
-    """``<session_dir>/bagscan-audit.jsonl`` when that folder may be written, else the fallback directory."""
+def audit_location(session_dir: str | Path | None, fallback_dir: str | Path) -> tuple[Path, str]:
+    """(``<session_dir>/bagscan-audit.jsonl`` when that folder may be written, else the fallback
+    directory's; why it is not beside the scans, "" when it is), for the window to show."""
     fb = Path(fallback_dir)
+    why = ""
     if session_dir is not None:
         d = Path(session_dir)
         p = d / AUDIT_NAME
         if is_bundled(d):
-            log.warning("%s is part of the bagscan install; the audit log goes to %s", d, fb / AUDIT_NAME)
+            why = "the scans are part of the bagscan install"
         elif _writable_dir(d) and (not p.exists() or os.access(p, os.W_OK)):
-            return p
+            return p, ""
         else:
-            log.warning("%s is not writable; the audit log goes to %s", d, fb / AUDIT_NAME)
+            why = "the scans' folder is not writable"
     fb.mkdir(parents=True, exist_ok=True)
-    return fb / AUDIT_NAME
+    if why:
+        log.warning("%s: %s; the audit log goes to %s", session_dir, why, fb / AUDIT_NAME)
+    return fb / AUDIT_NAME, why
+
+
+def audit_path_for(session_dir: str | Path | None, fallback_dir: str | Path) -> Path:
+    """``<session_dir>/bagscan-audit.jsonl`` when that folder may be written, else the fallback directory."""
+    return audit_location(session_dir, fallback_dir)[0]
 
 
 class AuditLog:

@@ -13,13 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QDockWidget,
-    QLabel,
-    QMainWindow,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QMainWindow, QVBoxLayout, QWidget
 
 from .controllers.batch import BatchSessionController
 from .controllers.batch_session import model_to_load
@@ -35,6 +29,7 @@ from .drops import Drop, local_paths
 from .menus import build_menus
 from .settings import Settings, user_data_dir
 from .views.display_panel import DisplayPanel
+from .views.elided import ElidedLabel
 from .views.model_panel import ModelPanel
 from .views.results_table import ResultsPanel
 from .views.scan_header import ScanHeader
@@ -42,6 +37,7 @@ from .views.scan_list import ScanListView
 from .views.scan_view import ScanView
 from .views.status import StatusView
 from .views.threshold_panel import ThresholdPanel
+from .window_layout import build_docks, fit_to_screen
 from .workers import ScoringWorker
 
 log = logging.getLogger(__name__)
@@ -69,7 +65,7 @@ class MainWindow(QMainWindow):
         self.scan_view.set_opacity(self.settings.overlay_opacity)
         self.results = ResultsPanel()
         self.status = StatusView()
-        self.session_label = QLabel("")
+        self.session_label = ElidedLabel("", min_chars=24)  # a long path must not widen the window
         self.session_label.setObjectName("sessionStatus")
         self.status.addPermanentWidget(self.session_label)
         self.setStatusBar(self.status)
@@ -88,8 +84,8 @@ class MainWindow(QMainWindow):
         self.session = SessionController(self.reporter, self.settings, backend_factory, device)
         self.screening = ScreeningController(self.worker, self.scan_view, self.scan_list, self.status)
         self.threshold = ThresholdController(self.threshold_panel)
-        self.officer = OfficerController(self.screening, self.threshold,
-                                         operator_provider or (lambda: ask_operator(self, self.settings)),
+        ask = operator_provider or (lambda: ask_operator(self, self.settings))
+        self.officer = OfficerController(self.screening, self.threshold, lambda: self._then_focus(ask),
                                          audit_fallback_dir or user_data_dir(), self.settings.auto_advance)
         self.batch = BatchSessionController(self.screening, self.results, self.reporter,
                                             audit_fallback_dir or user_data_dir(), device)
@@ -98,7 +94,7 @@ class MainWindow(QMainWindow):
         self._wire()
         self.menu_actions = build_menus(self)  # menus, keys and the decision toolbar
         self.threshold.set_calibration(None)
-        self.resize(1400, 900)
+        self.resize(1400, 900)  # shrunk to the screen in showEvent
         geometry = self.settings.geometry()
         if not geometry.isEmpty():
             self.restoreGeometry(geometry)
@@ -107,25 +103,12 @@ class MainWindow(QMainWindow):
 
     # -- layout ---------------------------------------------------------------------------------
     def _build_docks(self) -> None:
-        left = QDockWidget("Scans", self)
-        left.setObjectName("scansDock")
-        left.setWidget(self.scan_list)
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, left)
-        side = QWidget()
-        lay = QVBoxLayout(side)
-        lay.setContentsMargins(6, 0, 6, 6)
-        for w in (self.model_panel, self.threshold_panel, self.display_panel):
-            lay.addWidget(w)
-        lay.addStretch(1)
-        right = QDockWidget("Screening", self)
-        right.setObjectName("screeningDock")
-        right.setWidget(side)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, right)
-        bottom = QDockWidget("Batch results", self)
-        bottom.setObjectName("resultsDock")
-        bottom.setWidget(self.results)
-        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, bottom)
-        self._docks = (left, right, bottom)
+        self.audit_note = ElidedLabel("", min_chars=20)  # where the audit log goes, when not beside the scans
+        self.audit_note.setObjectName("note")
+        self.audit_note.setProperty("warn", True)
+        self.audit_note.hide()
+        self._docks = build_docks(self, self.scan_list, (self.model_panel, self.threshold_panel, self.display_panel,
+                                                         self.audit_note), self.results)
 
     def _wire(self) -> None:
         s, v = self.screening, self.scan_view
@@ -141,6 +124,7 @@ class MainWindow(QMainWindow):
         for sig in (s.current_changed, s.result_shown, s.counts_changed, s.scan_failed, self.officer.decided):
             sig.connect(self._refresh_header)
         self.officer.audit_failed.connect(lambda p, r: self.reporter.engine_error("Audit log", p, r))
+        self.officer.audit_moved.connect(self._on_audit_moved)
         self.status.cancel_requested.connect(s.cancel)
         self.model_panel.choose_requested.connect(self.choose_model)
         d = self.display_panel
@@ -157,6 +141,7 @@ class MainWindow(QMainWindow):
         b.status_changed.connect(self.session_label.setText)
         self.threshold.threshold_changed.connect(b.set_threshold)
         self.officer.decided.connect(b.record_decision)  # after the audit log, before moving on
+        b.session_changed.connect(self.officer.set_session_file)
 
     # -- user actions ---------------------------------------------------------------------------
     def open_paths(self, paths: list[str]) -> bool:
@@ -203,6 +188,20 @@ class MainWindow(QMainWindow):
         if path := ask_model(self, self.settings):
             self.load_model(path)
 
+    def focus_scan_view(self) -> None:
+        """Keys go to the window again, with the scan view focused (after a dialog, say)."""
+        self.activateWindow()
+        self.raise_()
+        self.scan_view.graphics.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _then_focus(self, ask: Callable[[], str | None]) -> str | None:
+        """Ask for the operator's name, then give the keyboard back to the scan view: the next S
+        or C press must decide, not wait for a click on the window."""
+        try:
+            return ask()
+        finally:
+            self.focus_scan_view()
+
     def toggle_cues(self) -> None:
         self.display_panel.cues.toggle()  # the checkbox drives the view, so both stay in step
 
@@ -212,11 +211,12 @@ class MainWindow(QMainWindow):
 
     # -- controller events --------------------------------------------------------------------
     def _on_opened(self, records: list, session_dir: str) -> None:
-        self._show_records(records, session_dir)
+        # The batch first: the queue then claims the scan it scores, so the batch leaves that one.
         if self._folder is not None:
             self.batch.open_folder(self._folder, self._model_file())
         else:
             self.batch.close()
+        self._show_records(records, session_dir)
 
     def _show_records(self, records: list, session_dir: str) -> None:
         self.officer.set_session(session_dir)
@@ -224,9 +224,9 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"bagscan — {session_dir}")
 
     def _on_model(self, backend: Any, info: Any) -> None:
+        self.batch.model_changed(self._model_file())  # before the queue rescores: one pipeline
         self.screening.set_backend(backend)
         self.threshold.set_calibration(info.calibration if info else None)
-        self.batch.model_changed(self._model_file())
         if info is None:
             self.model_panel.show_none()
             self.status.model.setText("no model")
@@ -235,6 +235,13 @@ class MainWindow(QMainWindow):
         device = device_label(info.device, self.worker.threads)
         self.model_panel.show_info(info.name, info.path, device, info.calibration_text, info.score_text)
         self.status.model.setText(f"{info.name} · {device}")
+
+    def _on_audit_moved(self, text: str) -> None:
+        """The audit log is not beside the scans: said once in the status bar, kept in the panel."""
+        self.audit_note.setText(text)
+        self.audit_note.setVisible(bool(text))
+        if text:
+            self.status.showMessage(text, 30000)
 
     def _on_current(self, item: Any) -> None:
         self.scan_view.setToolTip(item.path if item is not None else "")
@@ -248,6 +255,7 @@ class MainWindow(QMainWindow):
     # -- drag and drop, show, close -----------------------------------------------------------
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
+        fit_to_screen(self)
         if not self._sized:  # first run: docks as narrow as their content allows, the image gets the rest
             self._sized = True
             self.resizeDocks(list(self._docks[:2]), [370, 330], Qt.Orientation.Horizontal)

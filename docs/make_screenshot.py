@@ -1,6 +1,8 @@
 """Rebuild ``docs/screenshot_demo.png``: the screening window on the demo scans with the bundled model.
 
     python docs/make_screenshot.py            # after rebuilding assets/models/default.h5
+    QT_QPA_PLATFORM=xcb xvfb-run -s "-screen 0 1366x768x24" python docs/make_screenshot.py \
+        --size default --screen screen.png --geometry geometry.json    # a real X display (CI)
 
 Runs offscreen (no display needed) through the same start-up as ``bagscan gui`` with no
 arguments, with throw-away settings so the user's window layout and last model play no part.
@@ -14,6 +16,7 @@ cannot silently produce a screenshot of an error.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -55,7 +58,12 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default=str(ROOT / "docs" / "screenshot_demo.png"))
     p.add_argument("--scan", default=None, help="show this demo scan (name without extension) instead")
-    p.add_argument("--size", default="1600x1000", help="window size, WxH")
+    p.add_argument("--size", default="1600x1000", help="window size, WxH, or 'default' (what a first start picks)")
+    p.add_argument("--screen", default=None, help="also grab the whole screen to this PNG (a real display)")
+    p.add_argument("--geometry", default=None,
+                   help="write the screen's, the window's and its panels' geometry (screen pixels) as JSON")
+    p.add_argument("--settle", type=float, default=0.3,
+                   help="seconds to wait before grabbing (a window that grows late is caught)")
     p.add_argument("--device", default="cpu", help="cpu keeps the scores identical to the README's")
     p.add_argument("--timeout", type=float, default=900.0,
                    help="seconds to wait for each step (scoring at low priority on a busy machine is slow)")
@@ -76,8 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     reporter = ErrorReporter(show_dialogs=False)
     win = open_window([], None, args.device, reporter, settings=settings, audit_fallback_dir=scratch,
                       operator_provider=lambda: "screenshot")
-    w, h = (int(v) for v in args.size.lower().split("x"))
-    win.resize(w, h)
+    if args.size != "default":
+        win.resize(*(int(v) for v in args.size.lower().split("x")))
     try:
         if reporter.reports:
             raise SystemExit("make_screenshot: " + "; ".join(f"{r.title}: {r.message}" for r in reporter.reports))
@@ -110,19 +118,57 @@ def main(argv: list[str] | None = None) -> int:
         view.fit()
         from PySide6.QtTest import QTest
 
-        QTest.qWait(300)  # let the overlay and the list repaint
+        QTest.qWait(int(args.settle * 1000))  # let the overlay and the list repaint
         hits, score = coverage(pick, s.threshold)
         log.info("showing %s: score %.3f, %d flagged patches on its threat", pick.name, score, hits)
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
         if not win.grab().save(str(out)):
             raise SystemExit(f"make_screenshot: cannot write {out}")
-        log.info("wrote %s (%dx%d)", out, w, h)
+        log.info("wrote %s (%dx%d)", out, win.width(), win.height())
+        if args.screen:
+            grab_screen(win, Path(args.screen))
+        if args.geometry:
+            Path(args.geometry).write_text(json.dumps(geometry(win), indent=1))
         return 0
     finally:
         win.close()
         app.processEvents()
         leave_install_as_found(install)
+
+
+def grab_screen(win: object, out: Path) -> None:
+    """The whole screen as the display shows it (the window manager's frame and all)."""
+    screen = win.screen()  # type: ignore[attr-defined]
+    if not screen.grabWindow(0).save(str(out)):
+        raise SystemExit(f"make_screenshot: cannot grab the screen to {out}")
+    log.info("wrote %s (%dx%d)", out, screen.geometry().width(), screen.geometry().height())
+
+
+def geometry(win: object) -> dict:
+    """Rectangles [x, y, w, h] in screen pixels: the screen, the window and what must be on it."""
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QGuiApplication
+
+    def rect(widget: object) -> list[int]:
+        p = widget.mapToGlobal(QPoint(0, 0))  # type: ignore[attr-defined]
+        return [p.x(), p.y(), widget.width(), widget.height()]  # type: ignore[attr-defined]
+
+    g = win.screen().geometry()  # type: ignore[attr-defined]
+    f = win.frameGeometry()  # type: ignore[attr-defined]
+    hint = win.minimumSizeHint()  # type: ignore[attr-defined]
+    right = next(d for d in win._docks if d.objectName() == "screeningDock")  # type: ignore[attr-defined]
+    return {
+        "platform": QGuiApplication.platformName(),
+        "screen": [g.x(), g.y(), g.width(), g.height()],
+        "frame": [f.x(), f.y(), f.width(), f.height()],
+        "window": rect(win),
+        "minimum_size_hint": [hint.width(), hint.height()],
+        "screening_panel": rect(right),
+        "threshold_slider": rect(win.threshold_panel.slider),  # type: ignore[attr-defined]
+        "false_alarm_rate": rect(win.threshold_panel.far_label),  # type: ignore[attr-defined]
+        "display_panel": rect(win.display_panel),  # type: ignore[attr-defined]
+    }
 
 
 def leave_install_as_found(before: set[Path]) -> None:

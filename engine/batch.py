@@ -15,7 +15,7 @@ import logging
 import os
 import time
 from collections import deque
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,12 +161,15 @@ def _entry(item: _Item, **kw: Any) -> ScanEntry:
 
 def run_batch(data: str | Path | Sequence[ScanRecord], model: ModelBundle | str | Path,
               out: str | Path | SessionStore, device: str = "auto", cancel: CancelToken | None = None, *,
-              durable: bool = True, prefetch: int = 2) -> Iterator[BatchEvent]:
+              durable: bool = True, prefetch: int = 2,
+              claim: Callable[[str], bool] | None = None) -> Iterator[BatchEvent]:
     """Score every scan of ``data`` into the session ``out``; yields BatchPlanned, Progress
     ("hash" then "batch"), ScanScored / ScanFailed per scan, Warn, and BatchFinished.
 
     ``out`` is a path (created, or resumed and closed at the end) or a store opened with
     mode "a" that the caller keeps (the GUI shares it to store decisions meanwhile).
+    ``claim(path)`` is asked (on this thread) just before a scan is scored: False means another
+    scorer sharing the store (the window, for the scan on screen) has it, and this batch leaves it.
     """
     bundle = model if isinstance(model, ModelBundle) else load_model(model)
     model_sha = file_sha256(bundle.path) if bundle.path and Path(bundle.path).is_file() else ""
@@ -195,6 +198,10 @@ def run_batch(data: str | Path | Sequence[ScanRecord], model: ModelBundle | str 
                 queue.append((nxt, pool.submit(_read, nxt.record.path)))
             check(cancel)
             item, fut = queue.popleft()
+            if claim is not None and not claim(item.record.path):
+                log.debug("%s is scored elsewhere: left to it", item.record.path)
+                yield Progress("batch", k + 1, len(pending), Path(item.record.path).name)
+                continue
             entry: ScanEntry | None = None
             try:
                 scan, t_read = fut.result()

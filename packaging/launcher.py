@@ -18,8 +18,8 @@ log = logging.getLogger("bagscan.launcher")
 def main() -> int:
     """Dispatch on the executable's name (``bagscan-gui`` → window, anything else → CLI)."""
     multiprocessing.freeze_support()
-    stem = os.path.splitext(os.path.basename(sys.executable if getattr(sys, "frozen", False) else sys.argv[0]))[0]
-    if stem.lower().endswith("-gui"):
+    names = (sys.argv[0], sys.executable if getattr(sys, "frozen", False) else "")
+    if any(os.path.splitext(os.path.basename(n))[0].lower().endswith("-gui") for n in names if n):
         from app.__main__ import main as gui_main
 
         return gui_main()

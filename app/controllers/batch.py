@@ -5,10 +5,10 @@ this controller turns its events into table rows (kept by
 :class:`~app.controllers.batch_rows.SessionRows`) and status text on the GUI thread, and
 drops events of jobs it has moved past (each job carries a generation number).
 
-A scan picked in the results table is shown with the session's result (of the model in
-use), not rescored; a reopened session gives the screening queue all its results. After
-opening a folder the queue still scores the scans the officer steps to, since the officer
-usually runs ahead of the batch. Decisions go to :class:`SessionDecisions`.
+One scoring pipeline (:mod:`app.controllers.pipeline`): the screening queue takes every
+result the session holds or the batch writes, and scores a scan itself only when the officer
+reaches it before the batch (claimed, so the batch leaves it, and stored in the session) or
+when the batch will not score it. Decisions go to :class:`SessionDecisions`.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from .batch_session import (
     record_of,
     session_events,
 )
+from .pipeline import WINDOW, WindowResults
 from .screening import ScreeningController
 from .session_decisions import SessionDecisions, path_key
 
@@ -64,6 +65,10 @@ class BatchSessionController(QObject):
             lambda path, reason: reporter.engine_error("Decision not saved in the session", path, reason))
         self._jobs: dict[int, tuple[JobWorker, SessionRun]] = {}
         self._session_text = ""
+        self.window_results = WindowResults(
+            lambda path, reason: reporter.engine_error("Result not saved in the session", path, reason))
+        screening.gate = self
+        screening.scored_here.connect(self._on_window_scored)
 
     @property
     def rows(self) -> list[ResultRow]:
@@ -101,6 +106,7 @@ class BatchSessionController(QObject):
         self._retire()
         self.request, self.path, self.ready, self._session_text = None, None, None, ""
         self.decisions.reset()
+        self.window_results.reset()
         self.session_rows.reset([])
         self.status_changed.emit("")
         self.table.set_session(text)
@@ -152,6 +158,7 @@ class BatchSessionController(QObject):
         earlier = list(self._jobs.values())
         self.request, self.path, self.ready, self._session_text = req, None, None, ""
         self.decisions.reset()
+        self.window_results.reset()
         self.session_rows.reset([])
         run = SessionRun()
         worker = JobWorker(self.gen, partial(session_events, req, run, [r for _, r in earlier]),
@@ -176,10 +183,9 @@ class BatchSessionController(QObject):
         elif isinstance(ev, ScanScored):
             self.session_rows.scored(ev.path, ev.result)
             self.decisions.stored(ev.path)
-            if self._reopened:
-                self.session_rows.adopt(ev.path)
+            self.session_rows.adopt(ev.path)  # the queue shows it, never scores it again
         elif isinstance(ev, ScanFailed):
-            self.session_rows.update(ev.path, lambda row: row.set_failed(ev.reason))
+            self.session_rows.failed(ev.path, ev.reason)
             self.decisions.stored(ev.path)
         elif isinstance(ev, Progress):
             self._on_progress(ev)
@@ -216,6 +222,8 @@ class BatchSessionController(QObject):
                             "Open the folder again to resume.")
         elif outcome == "finished" and self.ready is not None and not self.ready.resumable:
             self.table.idle(self.ready.note)
+        if outcome == "finished" and self.ready is not None and self.ready.resumable:
+            self.screening.fill_gaps()  # scans the batch left to the window, which then moved on
 
     def _on_ready(self, ev: SessionReady) -> None:
         self.path, self.ready = ev.path, ev
@@ -225,10 +233,13 @@ class BatchSessionController(QObject):
             listed = [r for r in ev.records or [] if path_key(r.path) not in stored and Path(r.path).is_file()]
             self.records_ready.emit([record_of(s) for s in ev.stored if s.ok] + listed,
                                     ev.folder or str(Path(ev.path).parent))
-        self.session_rows.share(ev, adopt=self._reopened)
+        self.session_rows.share(ev)
         if self.run is not None and self.run.store is not None:
+            if ev.same_model:
+                for path, result in self.window_results.flush(self.run.store):
+                    self.session_rows.scored(path, result)
             self.decisions.attach(self.run.store, stored)
-        where = f" ({ev.where})" if ev.where != "opened" else ""
+        where = f" — {ev.where}" if ev.where != "opened" else ""
         self._session_text = f"Session {ev.path}{where}"
         self.table.set_session(self._session_text)
         self._status("opened")
@@ -254,6 +265,34 @@ class BatchSessionController(QObject):
 
     def set_threshold(self, threshold: float) -> None:
         self.session_rows.set_threshold(threshold)
+
+    # -- one scoring pipeline: the screening queue's gate ----------------------------------------
+    def may_score(self, path: str) -> bool:
+        """The window may score ``path`` now (claimed from the running batch, which then leaves it)."""
+        run = self.run if self.running else None
+        return run is None or run.claims.take(path, WINDOW)
+
+    def covers(self, path: str) -> bool:
+        """The running batch will score ``path``: the prefetcher leaves it alone."""
+        run = self.run if self.running else None
+        return run is not None and run.claims.batch_will_score(path)
+
+    def release(self, path: str) -> None:
+        """The window's scoring of ``path`` ended without a result: the batch may take it."""
+        if self.run is not None:
+            self.run.claims.release(path, WINDOW)
+
+    def _on_window_scored(self, path: str, result: Any) -> None:
+        """The window scored ``path`` itself: into the session, as the batch would have stored it."""
+        if self.request is None or (self.ready is not None and not self.ready.same_model):
+            return
+        i = self.session_rows.screen_row(path)
+        if i is None:
+            return
+        store = self.run.store if self.run is not None and self.ready is not None else None
+        if self.window_results.add(store, self.screening.items[i].record, result):
+            self.session_rows.scored(path, result)
+            self.decisions.stored(path)
 
     def _status(self, text: str) -> None:
         """The status bar always names the session file and where it is, then the latest news."""

@@ -55,13 +55,10 @@ class SessionRows:
         self.reset(merge_rows(ev.records, ev.stored, ev.decisions))
         self.same_model = ev.same_model
 
-    def share(self, ev: SessionReady, adopt: bool) -> None:
-        """The opened session's results and decisions for the screening queue.
-
-        ``adopt``: a reopened session's results fill the queue now (the window did not score them).
-        """
+    def share(self, ev: SessionReady) -> None:
+        """The opened session's results and decisions for the screening queue (never scored again)."""
         self._results = {path_key(s.path): s.to_result() for s in ev.stored if s.ok}
-        for s in ev.stored if adopt else ():
+        for s in ev.stored:
             self.adopt(s.path, refresh=False)
         for row in self.rows:
             i = self.screen_row(row.path) if row.decision else None
@@ -115,8 +112,15 @@ class SessionRows:
         i = self.screen_row(path)
         if i is None or self.screening.items[i].result is not None:
             return
-        item = self.screening.items[i]
-        item.result, item.state, item.error = result, SCORED, ""
         if refresh:
-            self.screening.list.refresh(i)
-            self.screening.set_threshold(self.screening.threshold)
+            self.screening.take_result(i, result)
+        else:
+            item = self.screening.items[i]
+            item.result, item.state, item.error = result, SCORED, ""
+
+    def failed(self, path: str, reason: str) -> None:
+        """The batch could not score ``path``: the queue, which may be waiting for it, says so too."""
+        self.update(path, lambda row: row.set_failed(reason))
+        i = self.screen_row(path) if self.same_model else None
+        if i is not None:
+            self.screening.take_failure(i, reason)

@@ -31,6 +31,7 @@ from engine.modelfile import ModelBundle, load_model
 from engine.storage import SessionStore, StoredDecision, StoredScan
 
 from .items import FAILED, PENDING, SCORED  # the one set of scan states (screening list and batch table)
+from .pipeline import BATCH, ScoreClaims
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +145,7 @@ class SessionRun:
         self._store: SessionStore | None = None
         self._closed = False
         self._users = 0
+        self.claims = ScoreClaims()  # this run's batch and the window never score the same scan
 
     @property
     def store(self) -> SessionStore | None:
@@ -286,4 +288,5 @@ def session_events(req: SessionRequest, run: SessionRun, previous: list[SessionR
     yield SessionReady(str(path), where, folder, records, list(store.iter_results()), store.get_decisions(),
                        same, resumable, note)
     if resumable and records is not None and bundle is not None:
-        yield from run_batch(records, bundle, store, device=req.device, cancel=cancel)
+        yield from run_batch(records, bundle, store, device=req.device, cancel=cancel,
+                             claim=lambda path: run.claims.take(path, BATCH))

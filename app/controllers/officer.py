@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from ..audit import AuditLog, Decision, audit_path_for, finite_or_none
+from ..audit import AuditLog, Decision, audit_location, audit_path_for, finite_or_none
 from .screening import ScreeningController
 from .threshold import ThresholdController
 
@@ -27,6 +27,7 @@ OperatorProvider = Callable[[], str | None]
 class OfficerController(QObject):
     decided = Signal(object)  # the record written (dict)
     audit_failed = Signal(str, str)  # path, reason
+    audit_moved = Signal(str)  # where the log goes instead of beside the scans, and why ("" when beside)
 
     def __init__(self, screening: ScreeningController, threshold: ThresholdController,
                  operator_provider: OperatorProvider, fallback_dir: str | Path,
@@ -39,15 +40,26 @@ class OfficerController(QObject):
         self.auto_advance = auto_advance
         self.operator: str | None = None
         self.session_dir: str | None = None
+        self.session_file = ""  # the batch session's HDF5 file, when there is one
         self.audit: AuditLog | None = None
+        self._moved = ""  # the audit_moved text last said, so it is said once
         self.model_name = ""
         self.model_file = ""
 
     def set_session(self, session_dir: str | Path | None) -> None:
         """The folder opened; the audit log goes beside it (or to the fallback dir)."""
         self.session_dir = str(session_dir) if session_dir is not None else None
-        self.audit = AuditLog(audit_path_for(self.session_dir, self.fallback_dir))
+        path, why = audit_location(self.session_dir, self.fallback_dir)
+        self.audit = AuditLog(path)
         log.info("audit log: %s", self.audit.path)
+        moved = f"Audit log: {path} ({why})" if why else ""
+        if moved != self._moved:
+            self._moved = moved
+            self.audit_moved.emit(moved)
+
+    def set_session_file(self, path: str) -> None:
+        """The session file the decisions are stored in too ("" when none); recorded in each decision."""
+        self.session_file = str(path)
 
     def set_model(self, name: str, path: str) -> None:
         self.model_name, self.model_file = name, path
@@ -106,7 +118,8 @@ class OfficerController(QObject):
             operating_point=point.describe(),
             ground_truth=item.record.label,
             sha256=item.result.sha256 if item.result is not None else "",
-            session=self.session_dir or "",
+            session=self.session_file,
+            folder=self.session_dir or "",
         )
         data = self._append(rec)
         if data is None:

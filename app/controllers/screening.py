@@ -5,7 +5,9 @@ An answer is shown only when it is about the scan on screen and the model in
 use; anything else is a stale answer and is dropped from the display (results
 of the current model are still cached, so going back is instant). Results are
 kept per scan, so moving the threshold re-flags every row from stored scores.
-The next scans in list order are scored ahead while the officer looks.
+The next scans in list order are scored ahead while the officer looks, unless a
+batch session scores them (a :class:`ScoreGate`): then the queue takes the batch's
+results and scores only the scan on screen the batch has not reached, and gaps.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
@@ -22,31 +24,13 @@ from engine.data.types import ScanRecord
 
 from ..workers import Job, ScoringWorker
 from .items import CANCELLED, FAILED, PENDING, SCORED, SCORING, LruCache, ScanItem
+from .ports import ScanListLike, ScanViewLike, ScoreGate, StatusLike
+
+__all__ = ["PREFETCH_AHEAD", "ScanListLike", "ScanViewLike", "ScoreGate", "ScreeningController", "StatusLike"]
 
 log = logging.getLogger(__name__)
 
 PREFETCH_AHEAD = 2
-
-
-class ScanViewLike(Protocol):
-    def show_image(self, path: str, image: np.ndarray) -> None: ...
-    def show_result(self, result: Any, threshold: float) -> None: ...
-    def set_threshold(self, threshold: float) -> None: ...
-    def set_ground_truth(self, boxes: Any) -> None: ...
-    def clear(self, message: str = "") -> None: ...
-
-
-class ScanListLike(Protocol):
-    def set_items(self, items: list[ScanItem]) -> None: ...
-    def refresh(self, row: int | None = None) -> None: ...
-    def set_threshold(self, threshold: float) -> None: ...
-    def select_row(self, row: int) -> None: ...
-    def visible_rows(self) -> list[int]: ...
-
-
-class StatusLike(Protocol):
-    def progress(self, text: str, done: int, total: int) -> None: ...
-    def idle(self, text: str) -> None: ...
 
 
 class ScreeningController(QObject):
@@ -55,6 +39,7 @@ class ScreeningController(QObject):
     result_shown = Signal(str)
     scan_failed = Signal(str, str)  # path, reason (the current scan only)
     counts_changed = Signal(int, int, int)  # flagged, scored, total
+    scored_here = Signal(str, object)  # path, result: scored by this queue's worker (not the batch)
 
     def __init__(self, worker: ScoringWorker, view: ScanViewLike, scan_list: ScanListLike,
                  status: StatusLike, image_cache: int = 6) -> None:
@@ -73,6 +58,8 @@ class ScreeningController(QObject):
         self._result_on_screen = False
         self.stale_dropped = 0
         self._failed_gen = -1
+        self.gate: ScoreGate | None = None  # a batch session scoring the same scans, when there is one
+        self._force = ""  # Rescore: this scan is scored here whoever else holds it
         worker.image_ready.connect(self._on_image)
         worker.scored.connect(self._on_scored)
         worker.failed.connect(self._on_failed)
@@ -145,6 +132,12 @@ class ScreeningController(QObject):
             self._show_result(item)
             self.status.idle(f"{item.name}: score from cache (scored in {item.result.seconds:.2f} s)")
         need_score = self.has_model and item.result is None
+        gate = self.gate if self._force != item.path else None
+        if need_score and gate is not None and not gate.may_score(item.path):
+            need_score = False  # the batch is scoring it: its result is adopted when stored
+            item.state = SCORING
+            self.list.refresh(row)
+            self.status.progress(f"{item.name}: being scored by the batch…", 0, 0)
         if need_score or image is None:
             if need_score:
                 item.state = SCORING
@@ -178,6 +171,7 @@ class ScreeningController(QObject):
         if item is not None:
             item.result, item.state, item.error = None, PENDING, ""
             self.worker.forget(item.path)
+            self._force = item.path
             self.go(self.current)
 
     def _prefetch(self) -> None:
@@ -189,7 +183,8 @@ class ScreeningController(QObject):
         i = rows.index(self.current)
         for row in rows[i + 1 : i + 1 + PREFETCH_AHEAD]:
             item = self.items[row]
-            if item.result is None and item.state not in (FAILED,):
+            if item.result is None and item.state not in (FAILED,) \
+                    and (self.gate is None or not self.gate.covers(item.path)):  # only the gaps
                 self.worker.prefetch(Job(item.path, self.gen))
 
     # -- worker answers -----------------------------------------------------------------------
@@ -216,6 +211,7 @@ class ScreeningController(QObject):
         item.result, item.state, item.error = result, SCORED, ""
         self.list.refresh(row)
         self._emit_counts()
+        self.scored_here.emit(path, result)
         if self._is_current(path):
             if gen == self.gen or not self._result_on_screen:
                 self._show_result(item)
@@ -231,13 +227,9 @@ class ScreeningController(QObject):
         row = self._rows.get(path)
         if row is None:
             return
-        item = self.items[row]
-        item.state, item.error = FAILED, reason
-        self.list.refresh(row)
-        if self._is_current(path):
-            self.view.clear(f"Cannot read this scan:\n{reason}")
-            self._report_failure(item)
-            self._prefetch()
+        if self.gate is not None:
+            self.gate.release(path)
+        self.take_failure(row, reason)
 
     @Slot(int, str, int, int)
     def _on_progress(self, gen: int, path: str, done: int, total: int) -> None:
@@ -247,12 +239,48 @@ class ScreeningController(QObject):
 
     @Slot(int, str)
     def _on_cancelled(self, gen: int, path: str) -> None:
+        if self.gate is not None:
+            self.gate.release(path)
         row = self._rows.get(path)
         if row is not None and self.items[row].state == SCORING:
             self.items[row].state = CANCELLED
             self.list.refresh(row)
         if self._is_current(path) and gen == self.gen:
             self.status.idle(f"Scoring of {self.items[row].name if row is not None else path} cancelled")
+
+    def fill_gaps(self) -> None:
+        """Score, ahead and in list order, every scan without a result (the batch left them)."""
+        if not self.has_model:
+            return
+        for row in self.list.visible_rows():
+            item = self.items[row]
+            if row != self.current and item.result is None and item.state != FAILED:
+                self.worker.prefetch(Job(item.path, self.gen))
+
+    # -- results from the batch session -----------------------------------------------------
+    def take_result(self, row: int, result: Any) -> None:
+        """A result scored elsewhere (the batch): stored, counted, and shown if it is on screen."""
+        item = self.items[row]
+        if item.result is not None:
+            return
+        item.result, item.state, item.error = result, SCORED, ""
+        self.list.refresh(row)
+        self._emit_counts()
+        if row == self.current and not self._result_on_screen:
+            self._show_result(item)
+            self.status.idle(f"{item.name}: scored by the batch in {result.seconds:.2f} s")
+            self._prefetch()
+
+    def take_failure(self, row: int, reason: str) -> None:
+        item = self.items[row]
+        if item.result is not None:
+            return
+        item.state, item.error = FAILED, reason
+        self.list.refresh(row)
+        if row == self.current:
+            self.view.clear(f"Cannot read this scan:\n{reason}")
+            self._report_failure(item)
+            self._prefetch()
 
     # -- helpers ------------------------------------------------------------------------------
     def _report_failure(self, item: ScanItem) -> None:

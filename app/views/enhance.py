@@ -92,12 +92,19 @@ def metal(img: np.ndarray) -> np.ndarray:
     return emphasise(img, "metal")
 
 
-def edges(img: np.ndarray, amount: float = 2.0, sigma: float = 1.5) -> np.ndarray:
-    """Unsharp mask: outlines of wires, blades and barrels sharpen without changing colours much."""
+EDGE_DIM = 0.45  # the scan under the outlines, dimmed so they stand out
+EDGE_FLOOR = 0.25  # gradient that counts as a full edge at least (a flat, noisy scan draws no lines)
+
+
+def edges(img: np.ndarray, sigma: float = 1.0) -> np.ndarray:
+    """Outlines over a dimmed scan: every grey-level edge (wires, blades, barrels, the rims of
+    dense objects) drawn in white, as strong as its gradient, so shapes read at a glance."""
     x = _check(img)
-    blur = cv2.GaussianBlur(x, (0, 0), sigma)
-    out = cv2.addWeighted(x, 1.0 + amount, blur, -amount, 0.0)  # x + amount * (x - blur)
-    return np.clip(out, 0.0, 1.0, out=out)
+    grey = cv2.GaussianBlur(cv2.cvtColor(x, cv2.COLOR_RGB2GRAY), (0, 0), sigma)
+    mag = cv2.magnitude(cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3))
+    scale = max(float(np.percentile(mag[::4, ::4], 99)), EDGE_FLOOR)  # the scan's own strong edges
+    e = np.clip(mag / np.float32(scale), 0.0, 1.0)[..., None]
+    return x * np.float32(EDGE_DIM) * (np.float32(1.0) - e) + e
 
 
 def window_level(img: np.ndarray, window: float, level: float) -> np.ndarray:

@@ -4,7 +4,9 @@ The heat map is rendered on a coarse grid (a few scan pixels a cell) and
 stretched over the scan by the view, so building it costs well under a
 millisecond and moving the threshold can recolour it on every slider step.
 Patches scoring at or above the threshold are opaque red; below it, the colour
-runs from transparent through amber, so the eye goes to what the model flags.
+runs from transparent through amber, so the eye goes to what the model flags. On a
+clear scan (nothing reaches the threshold) the amber ramp tops out at the scan's own
+highest patch, so the officer still sees where the model looked hardest.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ FLAG_RGB = (255, 59, 48)  # flagged patches and regions
 TOP_RGB = (255, 214, 10)  # the most anomalous region
 TRUTH_RGB = (50, 210, 255)  # ground-truth boxes
 SPAN = 3.0  # score units below the threshold over which colour fades in
+AMBER_ALPHA = 120  # the most opaque a patch below the threshold gets (before the opacity slider)
 MAX_CELLS = 1024  # cells along the longer side
 
 
@@ -39,14 +42,13 @@ def score_grid(boxes: np.ndarray, scores: np.ndarray, width: int, height: int, c
 
 
 def colour_scale(scores: np.ndarray, threshold: float) -> tuple[float, float]:
-    """(low, high) of the colour ramp: from SPAN below the threshold up to the threshold."""
+    """(low, high) of the colour ramp: SPAN wide, up to the threshold, or up to the scan's highest
+    score when that is lower (a clear scan) or there is no threshold (the ranking only)."""
     finite = np.asarray(scores)[np.isfinite(scores)]
-    if math.isfinite(threshold):
-        return threshold - SPAN, threshold
     if finite.size == 0:
-        return 0.0, 1.0
-    hi = float(finite.max())
-    return hi - SPAN, hi  # no threshold: show the relative ranking only
+        return (threshold - SPAN, threshold) if math.isfinite(threshold) else (0.0, 1.0)
+    hi = min(float(finite.max()), threshold)
+    return hi - SPAN, hi
 
 
 def heat_rgba(grid: np.ndarray, threshold: float) -> np.ndarray:
@@ -60,7 +62,7 @@ def heat_rgba(grid: np.ndarray, threshold: float) -> np.ndarray:
     rgba[..., 0] = 255
     rgba[..., 1] = np.where(flagged, FLAG_RGB[1], 200 - 110 * t).astype(np.uint8)
     rgba[..., 2] = np.where(flagged, FLAG_RGB[2], 40 * (1 - t)).astype(np.uint8)
-    alpha = np.where(flagged, 190, 90 * t**3)  # faint below the threshold
+    alpha = np.where(flagged, 190, AMBER_ALPHA * t**3)  # fainter below the threshold
     rgba[..., 3] = np.where(valid, alpha, 0).astype(np.uint8)
     return rgba
 

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QProgressBar,
     QPushButton,
     QTableView,
@@ -33,6 +32,7 @@ from engine.data.types import THREAT
 
 from ..controllers.batch_session import ResultRow
 from ..controllers.items import FAILED, PENDING
+from .elided import ElidedLabel
 from .scan_list import AMBER, GREEN, GREY, RED
 from .status import ProgressControls
 from .table_model import ColumnTableModel, Index
@@ -108,10 +108,8 @@ class ResultsPanel(ProgressControls, QWidget):
         self.proxy = QSortFilterProxyModel()
         self.proxy.setSourceModel(self.model)
         self.proxy.setSortRole(SORT_ROLE)
-        self.session = QLabel("No batch session: open a folder to score it into one.")
-        self.session.setWordWrap(True)
-        self.session.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.text = QLabel("")
+        self.session = ElidedLabel("No batch session: open a folder to score it into one.", min_chars=24)
+        self.text = ElidedLabel("")
         self.bar = QProgressBar()
         self.bar.setFixedWidth(180)
         self.bar.setTextVisible(False)
@@ -144,6 +142,7 @@ class ResultsPanel(ProgressControls, QWidget):
         lay.addWidget(self.session)
         lay.addLayout(bar)
         lay.addWidget(self.table, 1)
+        lay.addStretch(0)  # takes the part of a row the table leaves
         self.bar.hide()
         self.cancel.hide()
         self._last = ""
@@ -164,6 +163,24 @@ class ResultsPanel(ProgressControls, QWidget):
         self.session.setText(text)
 
     # -- helpers for the window and tests ------------------------------------------------------
+    def whole_rows(self) -> int:
+        """Rows the table shows; its height is cut to a whole number of them (none shown half)."""
+        return self.table.viewport().height() // self.table.verticalHeader().defaultSectionSize()
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._snap_table()
+
+    def _snap_table(self) -> None:
+        t = self.table
+        row = t.verticalHeader().defaultSectionSize()
+        avail = self.height() - t.y() - self.layout().contentsMargins().bottom()
+        chrome = t.height() - t.viewport().height()  # header, frame and any scroll bar
+        if avail <= chrome + row:
+            t.setMaximumHeight(16777215)
+            return
+        t.setMaximumHeight(avail - (avail - chrome) % row)
+
     def visible_rows(self) -> list[ResultRow]:
         """Rows in the order shown (sorted)."""
         return [self.model.rows[self.proxy.mapToSource(self.proxy.index(r, 0)).row()]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar
 
+from .elided import ElidedLabel
+
 
 class ProgressControls:
     """A label, a progress bar and a Cancel button that show while work runs (status bar, results panel)."""
@@ -32,16 +34,16 @@ class StatusView(ProgressControls, QStatusBar):
 
     def __init__(self) -> None:
         super().__init__()
-        self.text = QLabel("Ready")
+        self.text = ElidedLabel("Ready")
         self.bar = QProgressBar()
         self.bar.setFixedWidth(180)
         self.bar.setTextVisible(False)
         self.cancel = QPushButton("Cancel")
         self.cancel.setToolTip("Stop scoring (Esc)")
         self.cancel.clicked.connect(self.cancel_requested)
-        self.pixel = QLabel("")
+        self.pixel = ElidedLabel("", min_chars=16)
         self.pixel.setObjectName("pixelReadout")
-        self.model = QLabel("")
+        self.model = ElidedLabel("", min_chars=16)
         self.model.setObjectName("modelStatus")
         self.addWidget(self.text, 1)
         self.addWidget(self.bar)

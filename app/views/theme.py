@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -38,12 +40,30 @@ QSlider::handle:horizontal {{ background: {ACCENT}; width: 14px; margin: -6px 0;
 QSlider::sub-page:horizontal {{ background: {ACCENT}; border-radius: 2px; }}
 QLineEdit, QComboBox, QDoubleSpinBox {{ background: {BASE}; border: 1px solid #2f343d; border-radius: 4px;
                                          padding: 3px 6px; color: {TEXT}; }}
+QAbstractSpinBox {{ padding-right: 18px; }}
+QAbstractSpinBox::up-button, QAbstractSpinBox::down-button {{ subcontrol-origin: border; width: 16px;
+    background: #2a2f38; border-left: 1px solid #363b45; }}
+QAbstractSpinBox::up-button {{ subcontrol-position: top right; border-top-right-radius: 4px; }}
+QAbstractSpinBox::down-button {{ subcontrol-position: bottom right; border-bottom-right-radius: 4px; }}
+QAbstractSpinBox::up-button:hover, QAbstractSpinBox::down-button:hover {{ background: #343a45; }}
 QPushButton {{ background: #2a2f38; border: 1px solid #363b45; border-radius: 4px; padding: 5px 10px;
                color: {TEXT}; }}
 QPushButton:hover {{ background: #343a45; }}
 QProgressBar {{ background: {BASE}; border: 1px solid #2f343d; border-radius: 3px; height: 10px; }}
 QProgressBar::chunk {{ background: {ACCENT}; }}
 """
+
+
+def arrow_style(icons: Path) -> str:
+    """Spin-box arrows as images: once a style sheet styles the buttons, Fusion draws no arrows."""
+    rules = []
+    for way in ("up", "down"):
+        for state, suffix in (("", ""), (":disabled", "-disabled"), (":off", "-disabled")):
+            f = icons / f"arrow-{way}{suffix}.svg"
+            if f.is_file():
+                rules.append(f"QAbstractSpinBox::{way}-arrow{state} {{ image: url({f.as_posix()}); "
+                             "width: 10px; height: 8px; }")
+    return "\n".join(rules)
 
 
 def apply_dark_theme(app: QApplication) -> None:
@@ -59,4 +79,6 @@ def apply_dark_theme(app: QApplication) -> None:
     ):
         pal.setColor(role, QColor(colour))
     app.setPalette(pal)
-    app.setStyleSheet(STYLE)
+    from engine.assets import assets_dir
+
+    app.setStyleSheet(STYLE + arrow_style(assets_dir() / "icons"))

@@ -55,12 +55,24 @@ def test_emphasis_keeps_material_in_colour_and_fades_the_rest() -> None:
         assert region.mean() > 0.75
 
 
-def test_edge_enhancement_raises_contrast_at_an_edge_only() -> None:
+def test_edge_enhancement_draws_the_edge_in_white_over_a_dimmed_scan() -> None:
     img = np.full((20, 20, 3), 0.3, np.float32)
     img[:, 10:] = 0.7
     out = enhance.edges(img)
-    assert out[10, 9, 0] < img[10, 9, 0] and out[10, 10, 0] > img[10, 10, 0]  # overshoot on both sides
-    np.testing.assert_allclose(out[:, :4], img[:, :4], atol=1e-4)  # flat areas untouched
+    assert out[10, 9].min() > 0.95 and out[10, 10].min() > 0.95  # the step: white on both sides
+    np.testing.assert_allclose(out[:, :5], 0.3 * enhance.EDGE_DIM, atol=1e-3)  # flat areas: dimmed only
+    np.testing.assert_allclose(out[:, 15:], 0.7 * enhance.EDGE_DIM, atol=1e-3)
+
+
+def test_edge_enhancement_is_visibly_another_image_of_a_bag() -> None:
+    from tests.conftest import fake_bag
+
+    bag = fake_bag(256, 320, seed=3).astype(np.float32) / 255.0
+    out = enhance.edges(bag)
+    rmse = float(np.sqrt(np.mean((out - bag) ** 2)))
+    assert rmse > 0.15, rmse  # the old unsharp mask differed by 0.02: nobody could see it
+    flat = np.full((32, 32, 3), 0.5, np.float32) + np.random.default_rng(0).normal(0, 0.004, (32, 32, 3))
+    assert enhance.edges(flat.astype(np.float32)).max() < 0.5  # sensor noise draws no lines
 
 
 def test_window_level_maps_window_onto_full_range() -> None:

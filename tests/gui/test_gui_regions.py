@@ -29,6 +29,14 @@ def test_heat_map_without_threshold_shows_the_ranking_only() -> None:
     assert rgba[0, 0, 3] > rgba[0, 1, 3] and (rgba[..., 1] != 59).all()  # nothing drawn as flagged
 
 
+def test_heat_map_shows_where_a_clear_scan_scores_highest() -> None:
+    grid = score_grid(np.array([[0, 0, 4, 4], [4, 0, 8, 4], [8, 0, 12, 4]]), np.array([2.0, 0.5, -1.5]), 12, 4,
+                      cell=4)
+    rgba = heat_rgba(grid, threshold=10.0)  # nothing near the threshold: a clear scan
+    assert rgba[0, 0, 3] == 120 and rgba[0, 1, 3] == round(120 * 0.5**3)  # its top patch: full amber
+    assert rgba[0, 2, 3] == 0 and (rgba[..., 1] != 59).all()  # SPAN below the top: clear; nothing red
+
+
 def test_view_outlines_the_engines_regions_and_marks_the_top_one(qtbot) -> None:
     view = ScanView()
     qtbot.addWidget(view)
