@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMainWindow, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QMainWindow, QSizePolicy, QVBoxLayout, QWidget
 
 from .controllers.batch import BatchSessionController
 from .controllers.batch_session import model_to_load
@@ -67,7 +67,8 @@ class MainWindow(QMainWindow):
         self.status = StatusView()
         self.session_label = ElidedLabel("", min_chars=24)  # a long path must not widen the window
         self.session_label.setObjectName("sessionStatus")
-        self.status.addPermanentWidget(self.session_label)
+        self.session_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.status.addPermanentWidget(self.session_label, 1)  # what the scan and model lines leave
         self.setStatusBar(self.status)
         self.header = ScanHeader()
         central = QWidget()

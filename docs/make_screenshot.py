@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default=str(ROOT / "docs" / "screenshot_demo.png"))
     p.add_argument("--scan", default=None, help="show this demo scan (name without extension) instead")
-    p.add_argument("--size", default="1600x1000", help="window size, WxH, or 'default' (what a first start picks)")
+    p.add_argument("--size", default="1366x768", help="window size, WxH, or 'default' (what a first start picks)")
     p.add_argument("--screen", default=None, help="also grab the whole screen to this PNG (a real display)")
     p.add_argument("--geometry", default=None,
                    help="write the screen's, the window's and its panels' geometry (screen pixels) as JSON")

@@ -194,7 +194,9 @@ class BatchSessionController(QObject):
         elif isinstance(ev, Warn):
             self._status(ev.message)
         elif isinstance(ev, BatchFinished):
-            self.table.idle(f"Batch finished: {ev.scored} scored, {ev.failed} failed in {ev.seconds:.1f} s")
+            here = self.window_results.written
+            more = f"; {here} more scored on screen" if here else ""
+            self.table.idle(f"Batch finished: {ev.scored} scored, {ev.failed} failed in {ev.seconds:.1f} s{more}")
             self._status(f"batch finished ({ev.scored} scored, {ev.failed} failed)")
 
     def _on_progress(self, ev: Progress) -> None:
@@ -224,6 +226,9 @@ class BatchSessionController(QObject):
             self.table.idle(self.ready.note)
         if outcome == "finished" and self.ready is not None and self.ready.resumable:
             self.screening.fill_gaps()  # scans the batch left to the window, which then moved on
+        item = self.screening.current_item
+        if item is not None and item.result is None and item.state == "scoring":
+            self.screening.go(self.screening.current)  # it waited for the batch, which ended: score it here
 
     def _on_ready(self, ev: SessionReady) -> None:
         self.path, self.ready = ev.path, ev

@@ -81,9 +81,11 @@ class WindowResults:
     def __init__(self, on_error: Callable[[str, str], None]) -> None:
         self.on_error = on_error
         self._waiting: dict[str, tuple[ScanRecord, Any]] = {}
+        self.written = 0  # into this session
 
     def reset(self) -> None:
         self._waiting.clear()
+        self.written = 0
 
     def add(self, store: SessionStore | None, record: ScanRecord, result: Any) -> bool:
         """Store now, or when :meth:`flush` gets the store; True when written now."""
@@ -102,6 +104,7 @@ class WindowResults:
             return False  # stored already (an earlier run, or the batch got there first)
         try:
             store.append(entry_of(record, result))
+            self.written += 1
         except (SessionFileError, OSError) as exc:
             self.on_error(record.path, f"{getattr(exc, 'reason', None) or exc} (the window still shows it)")
             return False

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
@@ -31,23 +31,30 @@ class ElidedLabel(QLabel):
     def text(self) -> str:
         return self._full
 
+    def _pad(self) -> int:
+        """What the style adds around the text (style-sheet padding, margins)."""
+        return max(super().sizeHint().width() - self.fontMetrics().horizontalAdvance(self._full), 0)
+
+    def _text_rect(self) -> QRect:
+        pad = self._pad() // 2
+        return self.rect().adjusted(pad, 0, -pad, 0)
+
     def shown_text(self) -> str:
         """What fits in the current width (the middle replaced by an ellipsis)."""
-        r = self.contentsRect()
-        return self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideMiddle, max(r.width(), 0))
+        width = max(self._text_rect().width(), 0)
+        if self.fontMetrics().horizontalAdvance(self._full) <= width:  # elidedText rounds: it would cut a fit
+            return self._full
+        return self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideMiddle, width)
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
         fm = self.fontMetrics()
-        m = self.contentsMargins()
         width = min(fm.horizontalAdvance(self._full), fm.averageCharWidth() * self._min_chars)
-        return QSize(width + m.left() + m.right(), fm.height() + m.top() + m.bottom())
+        return QSize(width + self._pad(), super().sizeHint().height())
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
-        fm = self.fontMetrics()
-        m = self.contentsMargins()
-        return QSize(fm.horizontalAdvance(self._full) + m.left() + m.right(), fm.height() + m.top() + m.bottom())
+        return super().sizeHint()
 
     def paintEvent(self, _event: Any) -> None:  # noqa: N802 - Qt override
         p = QPainter(self)
         p.setPen(self.palette().color(self.foregroundRole()))
-        p.drawText(self.contentsRect(), int(self.alignment() | Qt.AlignmentFlag.AlignVCenter), self.shown_text())
+        p.drawText(self._text_rect(), int(self.alignment() | Qt.AlignmentFlag.AlignVCenter), self.shown_text())

@@ -43,7 +43,7 @@ class StatusView(ProgressControls, QStatusBar):
         self.cancel.clicked.connect(self.cancel_requested)
         self.pixel = ElidedLabel("", min_chars=16)
         self.pixel.setObjectName("pixelReadout")
-        self.model = ElidedLabel("", min_chars=16)
+        self.model = ElidedLabel("", min_chars=40)  # the model and device stay readable
         self.model.setObjectName("modelStatus")
         self.addWidget(self.text, 1)
         self.addWidget(self.bar)

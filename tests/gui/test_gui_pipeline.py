@@ -41,13 +41,19 @@ def all_scored(win) -> bool:
     return all(it.result is not None for it in win.screening.items)
 
 
-def test_the_queue_takes_every_score_from_the_batch(qtbot, make_window, gui_data, tmp_path,
-                                                    scoring_calls: Counter) -> None:
+def open_and_score(qtbot, make_window, gui_data, tmp_path):
+    """A window on a copy of the generated folder, once the batch ended and every scan has a score."""
     folder = copy_scans(gui_data, tmp_path / "scans")
     win = make_window()
     assert win.load_model(str(gui_data.model_cal)) and win.open_paths([str(folder)])
     wait_batch(qtbot, win)
     qtbot.waitUntil(lambda: all_scored(win), timeout=20000)
+    return win
+
+
+def test_the_queue_takes_every_score_from_the_batch(qtbot, make_window, gui_data, tmp_path,
+                                                    scoring_calls: Counter) -> None:
+    win = open_and_score(qtbot, make_window, gui_data, tmp_path)
     paths = {it.path for it in win.screening.items}
     assert len(paths) == 5 and set(scoring_calls) == paths
     assert max(scoring_calls.values()) == 1, scoring_calls  # each of the 5 scans scored once, in all
@@ -80,11 +86,7 @@ def test_an_officer_ahead_of_the_batch_never_makes_a_scan_score_twice(qtbot, mak
 
 def test_rescore_scores_the_scan_on_screen_again(qtbot, make_window, gui_data, tmp_path,
                                                  scoring_calls: Counter) -> None:
-    folder = copy_scans(gui_data, tmp_path / "scans")
-    win = make_window()
-    assert win.load_model(str(gui_data.model_cal)) and win.open_paths([str(folder)])
-    wait_batch(qtbot, win)
-    qtbot.waitUntil(lambda: all_scored(win), timeout=20000)
+    win = open_and_score(qtbot, make_window, gui_data, tmp_path)
     path = win.screening.current_item.path
     win.screening.rescore()  # F5: asked for, so it is scored here although the batch stored it
     qtbot.waitUntil(lambda: scoring_calls[path] == 2 and win.screening.current_item.result is not None,

@@ -3,6 +3,7 @@ results table fills and sorts, cancel and reopen resume, decisions survive, bad 
 
 from __future__ import annotations
 
+import re
 import shutil
 import threading
 import time
@@ -90,7 +91,10 @@ def test_folder_is_scored_into_a_session_and_the_table_sorts(qtbot, make_window,
     session = session_of(folder, gui_data.model_cal)
     assert win.batch.path == str(session) and session.is_file()
     assert str(session) in win.session_label.text() and "beside the scans" in win.session_label.text()
-    assert "5 scored, 0 failed" in win.results.text.text() and not win.results.cancel.isVisible()
+    done = win.results.text.text()  # the batch's scans, and the one the window scored on screen first
+    assert "0 failed" in done and not win.results.cancel.isVisible()
+    by_batch, on_screen = (int(n) for n in re.findall(r"(\d+) (?:more )?scored", done))
+    assert by_batch + on_screen == 5 and on_screen <= 1
     rows = win.results.visible_rows()
     stored = {s.path: s for s in win.batch.store.iter_results()}  # the window holds the file
     assert len(rows) == 5 and {r.path for r in rows} == set(stored)
@@ -126,7 +130,7 @@ def test_cancel_stops_the_batch_and_reopening_the_session_resumes(qtbot, make_wi
     folder = copy_scans(gui_data, tmp_path / "scans")
     win = make_window()
     assert win.load_model(str(gui_data.model_cal)) and win.open_paths([str(folder)])
-    qtbot.waitUntil(lambda: any(r.state == "scored" for r in win.batch.rows), timeout=20000)
+    qtbot.waitUntil(lambda: bool(slow_batch.scored), timeout=20000)
     assert win.results.cancel.isVisible()
     QTest.mouseClick(win.results.cancel, Qt.MouseButton.LeftButton)
     wait_batch(qtbot, win)
@@ -134,13 +138,14 @@ def test_cancel_stops_the_batch_and_reopening_the_session_resumes(qtbot, make_wi
     assert 1 <= len(first) < 5 and "cancelled" in win.results.text.text()
     session = session_of(folder, gui_data.model_cal)
     assert win.batch.path == str(session)  # still open after cancel: decisions go on being stored
-    assert sorted(s.path for s in win.batch.store.iter_results()) == sorted(first)
+    assert set(first) <= {s.path for s in win.batch.store.iter_results()}
     win.close()  # the session file is closed with the window
+    stored = [s.path for s in stored_rows(session)]  # the batch's, and gaps the window filled after the cancel
     win2 = make_window()
     win2.open_session(str(session))  # loads the model the session names, then scores the rest
     wait_batch(qtbot, win2)
     assert win2.session.info is not None and Path(win2.session.info.path) == gui_data.model_cal
-    rest = sorted(p for p in map(str, folder.rglob("*.png")) if p not in first)
+    rest = sorted(p for p in map(str, folder.rglob("*.png")) if p not in stored)
     assert sorted(slow_batch.scored[len(first):]) == rest  # only the scans the first run had not stored
     assert len(list(win2.batch.store.iter_results())) == 5 and all(r.state == "scored" for r in win2.batch.rows)
     assert len(win2.screening.items) == 5 and all(it.result is not None for it in win2.screening.items)
@@ -196,7 +201,8 @@ def test_a_bad_file_is_an_error_row_and_the_batch_goes_on(qtbot, make_window, gu
     assert rows["a_good"].state == rows["d_good"].state == "scored"
     for bad in ("b_corrupt", "c_notimage"):
         assert rows[bad].state == "failed" and rows[bad].error and rows[bad].score is None
-    assert "2 scored, 2 failed" in win.results.text.text()
+    done = win.results.text.text()  # the batch's, plus the good scan the window scored on screen first
+    assert "2 failed" in done and sum(int(n) for n in re.findall(r"(\d+) (?:more )?scored", done)) == 2
     m = win.results.model
     k = m.rows.index(rows["b_corrupt"])
     assert m.data(m.index(k, 5)) == rows["b_corrupt"].error  # the Error column
@@ -233,7 +239,8 @@ def test_reopening_the_running_session_waits_for_its_batch(qtbot, make_window, g
     wait_batch(qtbot, win)
     assert win.reporter.reports == []  # no "already open for writing": the new job waited for the old
     assert len(win.batch.rows) == 5 and all(r.state == "scored" for r in win.batch.rows)
-    assert len(set(slow_batch.scored)) == len(slow_batch.scored) == 5  # none scored twice
+    assert len(set(slow_batch.scored)) == len(slow_batch.scored) >= 4  # none scored twice; the window
+    assert len(list(win.batch.store.iter_results())) == 5  # may have scored the scan on screen itself
 
 
 def test_unwritable_folder_puts_the_session_in_the_user_data_dir(tmp_path: Path) -> None:
