@@ -36,6 +36,7 @@ from .batch_session import (
     record_of,
     session_events,
 )
+from .items import SCORING
 from .pipeline import WINDOW, WindowResults
 from .screening import ScreeningController
 from .session_decisions import SessionDecisions, path_key
@@ -227,7 +228,7 @@ class BatchSessionController(QObject):
         if outcome == "finished" and self.ready is not None and self.ready.resumable:
             self.screening.fill_gaps()  # scans the batch left to the window, which then moved on
         item = self.screening.current_item
-        if item is not None and item.result is None and item.state == "scoring":
+        if item is not None and item.result is None and item.state == SCORING:
             self.screening.go(self.screening.current)  # it waited for the batch, which ended: score it here
 
     def _on_ready(self, ev: SessionReady) -> None:
