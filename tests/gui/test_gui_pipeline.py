@@ -17,9 +17,11 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def scoring_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter]:
-    """Every scan the engine's scorer scored to the end, by path: the window's worker and the batch
-    thread (a scoring the officer cancelled by moving on is not a score)."""
+def scoring_calls(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[Counter]:
+    """Every scan of the test's folder the engine's scorer scored to the end, by path: the window's
+    worker and the batch thread (a scoring the officer cancelled by moving on is not a score; the
+    model's own self-check at loading is not a scan of the folder)."""
+    folder = str(tmp_path / "scans")
     import engine.scoring as es
 
     calls: Counter = Counter()
@@ -29,8 +31,9 @@ def scoring_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter]:
     def counted(self, scan, *args, **kw):  # type: ignore[no-untyped-def]
         time.sleep(0.15)  # a slower scorer, so the officer can run ahead of the batch
         result = original(self, scan, *args, **kw)
-        with lock:
-            calls[scan.meta.path] += 1
+        if scan.meta.path.startswith(folder):
+            with lock:
+                calls[scan.meta.path] += 1
         return result
 
     monkeypatch.setattr(es.Scorer, "score_scan", counted)
