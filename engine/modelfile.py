@@ -192,6 +192,8 @@ def _score_head(f: h5py.File, version: int, p: Path) -> ScoreHead | None:
             return None
         g = f["score_head"]
         return ScoreHead.from_arrays(dict(g.attrs), checks.score_head_arrays(g, p))
+    except ModelFileError:  # already names the file and the reason (engine.modelfile_checks)
+        raise
     except EngineError as exc:
         raise ModelFileError(p, f"bad score definition: {exc}") from exc
 

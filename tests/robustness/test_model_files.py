@@ -139,5 +139,6 @@ def test_bad_model_file_is_refused_with_one_line(case: str, model: Path, scans: 
         edit(f)
     res = bagscan(capsys, "scan", "--model", bad, scans / "s0.png")
     line = expect_error(res, 1, bad, reason)
+    assert line.count(str(bad)) == 1  # named once, not once per layer
     assert "RuntimeWarning" not in res.err and "flagged" not in res.out  # nothing was scored
     print(f"CASE model file, {case}: {line}")
