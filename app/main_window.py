@@ -22,6 +22,7 @@ from .controllers.officer import OfficerController
 from .controllers.screening import ScreeningController
 from .controllers.session import BackendFactory, SessionController
 from .controllers.threshold import ThresholdController
+from .controllers.tip_training import TipTrainingController
 from .dialogs.choosers import ask_folder, ask_model, ask_operator, ask_scans, ask_session
 from .dialogs.error import ErrorReporter
 from .dialogs.export_dialog import ExportDialog
@@ -37,6 +38,7 @@ from .views.scan_list import ScanListView
 from .views.scan_view import ScanView
 from .views.status import StatusView
 from .views.threshold_panel import ThresholdPanel
+from .views.tip_marker import TipMarker
 from .window_layout import build_docks, fit_to_screen
 from .workers import ScoringWorker
 
@@ -47,7 +49,8 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: Settings | None = None, reporter: ErrorReporter | None = None,
                  operator_provider: Callable[[], str | None] | None = None,
                  backend_factory: BackendFactory | None = None, device: str = "auto",
-                 audit_fallback_dir: str | Path | None = None, worker_threads: int | None = None) -> None:
+                 audit_fallback_dir: str | Path | None = None, worker_threads: int | None = None,
+                 tip_seed: int | None = None) -> None:
         super().__init__()
         self.setWindowTitle("bagscan — X-ray screening")
         self.setAcceptDrops(True)
@@ -91,6 +94,9 @@ class MainWindow(QMainWindow):
         self.batch = BatchSessionController(self.screening, self.results, self.reporter,
                                             audit_fallback_dir or user_data_dir(), device)
         self.export_dialog = ExportDialog(self.reporter, self, lambda: self.batch.run)
+        self.tip = TipTrainingController(self.screening, self.officer,
+                                         TipMarker(self.scan_view, lambda: self.tip.acknowledge()), tip_seed)
+        self.tip.configure_from(self.settings, self.reporter)
         self._folder: str | None = None  # the folder being opened: it gets a batch session
         self._wire()
         self.menu_actions = build_menus(self)  # menus, keys and the decision toolbar
@@ -143,6 +149,9 @@ class MainWindow(QMainWindow):
         self.threshold.threshold_changed.connect(b.set_threshold)
         self.officer.decided.connect(b.record_decision)  # after the audit log, before moving on
         b.session_changed.connect(self.officer.set_session_file)
+        self.officer.answer_hook = self.tip.answer  # S or C on a TIP bag answers the TIP, decides nothing
+        self.tip.changed.connect(self._refresh_header)
+        self.threshold.threshold_changed.connect(self.tip.set_threshold)
 
     # -- user actions ---------------------------------------------------------------------------
     def open_paths(self, paths: list[str]) -> bool:
@@ -221,6 +230,7 @@ class MainWindow(QMainWindow):
 
     def _show_records(self, records: list, session_dir: str) -> None:
         self.officer.set_session(session_dir)
+        self.tip.reset()
         self.screening.set_records(records)
         self.setWindowTitle(f"bagscan — {session_dir}")
 
@@ -248,7 +258,7 @@ class MainWindow(QMainWindow):
         self.scan_view.setToolTip(item.path if item is not None else "")
 
     def _refresh_header(self, *_: Any) -> None:
-        item = self.screening.current_item
+        item = self.tip.display_item(self.screening.current_item)  # a TIP bag: its own score
         r = self.scan_view.result
         shown = r is not None and item is not None and r.path == item.path
         self.header.show_item(item, self.screening.threshold, len(self.scan_view.regions) if shown else 0)

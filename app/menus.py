@@ -15,6 +15,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QToolBar
 
+from .dialogs.statistics import open_statistics
+from .dialogs.tip_settings import open_tip_settings
 from .views import enhance
 
 if TYPE_CHECKING:
@@ -70,6 +72,10 @@ def build_menus(win: MainWindow) -> WindowActions:
     prev = add_action(win, "&Previous Scan", "P", win.screening.previous, sc)
     add_action(win, "&Rescore", "F5", win.screening.rescore, sc)
     cancel = add_action(win, "Cancel Scoring", "Esc", win.screening.cancel, sc)
+    add_action(win, "Continue after a TIP Message", ["Return", "Enter"], win.tip.acknowledge, sc)
+    sv = mb.addMenu("S&upervisor")
+    add_action(win, "&TIP Training Settings…", "", lambda: open_tip_settings(win), sv)
+    add_action(win, "Officer &Statistics…", "Ctrl+Shift+T", lambda: open_statistics(win), sv)
     vm = mb.addMenu("&View")
     view = win.scan_view
     add_action(win, "&Fit", "F", view.fit, vm)

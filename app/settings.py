@@ -13,6 +13,9 @@ from typing import Any, TypeVar
 
 from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
 
+from engine.errors import ConfigError
+from engine.tip_training import SYNTHETIC, TipConfig
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -99,6 +102,34 @@ class Settings:
     @last_operator.setter
     def last_operator(self, value: str) -> None:
         self._set("workflow/last_operator", value)
+
+    # -- TIP training (the supervisor's; the dialog asks for the passphrase first) -------------
+    def tip_config(self) -> TipConfig:
+        """The stored TIP settings; anything unusable in the file means TIP off, with a warning."""
+        cats = [c for c in str(self._get("tip/categories", "", str)).split(",") if c.strip()]
+        try:
+            return TipConfig(enabled=bool(self._get("tip/enabled", False, bool)),
+                             rate=int(self._get("tip/rate", 25, int)),
+                             library=str(self._get("tip/library", SYNTHETIC, str)) or SYNTHETIC,
+                             **({"categories": tuple(cats)} if cats else {}))
+        except ConfigError as exc:
+            log.warning("settings: TIP settings unusable (%s); TIP is off", exc)
+            return TipConfig()
+
+    def set_tip_config(self, config: TipConfig) -> None:
+        self._set("tip/enabled", bool(config.enabled))
+        self._set("tip/rate", int(config.rate))
+        self._set("tip/library", config.library)
+        self._set("tip/categories", ",".join(config.categories))
+
+    @property
+    def supervisor_hash(self) -> str:
+        """``scrypt$...`` from :func:`app.supervisor.hash_passphrase`; never the passphrase itself."""
+        return str(self._get("tip/supervisor_hash", "", str))
+
+    @supervisor_hash.setter
+    def supervisor_hash(self, value: str) -> None:
+        self._set("tip/supervisor_hash", value)
 
     # -- window ------------------------------------------------------------------------------
     def geometry(self) -> QByteArray:

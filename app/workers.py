@@ -54,6 +54,8 @@ class Job:
     prefetch: bool = False  # True: fill the caches, never shown directly
     token: CancelToken = field(default_factory=CancelToken)
     done: bool = False  # set under the lock just before the result is emitted
+    source: str = ""  # read this file instead of ``path`` (``path`` is then only the answer's key)
+    transform: Callable[[Scan], Scan] | None = None  # applied to the scan read, on the worker thread (TIP)
 
 
 def gui_friendly_threads(cpus: int | None = None) -> int:
@@ -196,7 +198,10 @@ class ScoringWorker(QThread):
     def _process(self, job: Job, backend: Backend | None, model_gen: int) -> None:
         try:
             job.token.raise_if_cancelled()
-            scan = backend.read(job.path) if backend is not None else read_scan(job.path)
+            source = job.source or job.path
+            scan = backend.read(source) if backend is not None else read_scan(source)
+            if job.transform is not None:
+                scan = job.transform(scan)
             job.token.raise_if_cancelled()
             self.image_ready.emit(job.gen, job.path, to_uint8(scan.pixels), scan.meta, job.prefetch)
             if not job.score or backend is None:  # no model: the officer still sees the scan

@@ -22,6 +22,7 @@ from .threshold import ThresholdController
 log = logging.getLogger(__name__)
 
 OperatorProvider = Callable[[], str | None]
+AnswerHook = Callable[[str], bool]  # True: the key answered something else (a TIP bag), not a decision
 
 
 class OfficerController(QObject):
@@ -45,6 +46,7 @@ class OfficerController(QObject):
         self._moved = ""  # the audit_moved text last said, so it is said once
         self.model_name = ""
         self.model_file = ""
+        self.answer_hook: AnswerHook | None = None
 
     def set_session(self, session_dir: str | Path | None) -> None:
         """The folder opened; the audit log goes beside it (or to the fallback dir)."""
@@ -77,7 +79,11 @@ class OfficerController(QObject):
     def suspect(self) -> dict | None:
         return self.decide("suspect")
 
-    def _append(self, rec: Decision) -> dict | None:
+    def append_record(self, rec: Decision | dict) -> dict | None:
+        """Any audit record (a TIP event, too), with the same fallback as decisions."""
+        return self._append(rec)
+
+    def _append(self, rec: Decision | dict) -> dict | None:
         """Write the decision; if the session folder refuses it, fall back to the user data dir."""
         assert self.audit is not None
         try:
@@ -94,7 +100,7 @@ class OfficerController(QObject):
 
     def decide(self, kind: str) -> dict | None:
         item = self.screening.current_item
-        if item is None:
+        if item is None or (self.answer_hook is not None and self.answer_hook(kind)):
             return None
         operator = self.ensure_operator()
         if operator is None:

@@ -37,3 +37,9 @@ class ScoreGate(Protocol):
 class StatusLike(Protocol):
     def progress(self, text: str, done: int, total: int) -> None: ...
     def idle(self, text: str) -> None: ...
+
+
+class Interceptor(Protocol):
+    """Takes over the display of some bags (TIP training, :mod:`app.controllers.tip_training`)."""
+
+    def take_over(self, item: ScanItem, gen: int) -> bool: ...

@@ -24,7 +24,7 @@ from engine.data.types import ScanRecord
 
 from ..workers import Job, ScoringWorker
 from .items import CANCELLED, FAILED, PENDING, SCORED, SCORING, LruCache, ScanItem
-from .ports import ScanListLike, ScanViewLike, ScoreGate, StatusLike
+from .ports import Interceptor, ScanListLike, ScanViewLike, ScoreGate, StatusLike
 
 __all__ = ["PREFETCH_AHEAD", "ScanListLike", "ScanViewLike", "ScoreGate", "ScreeningController", "StatusLike"]
 
@@ -60,6 +60,7 @@ class ScreeningController(QObject):
         self._failed_gen = -1
         self.gate: ScoreGate | None = None  # a batch session scoring the same scans, when there is one
         self._force = ""  # Rescore: this scan is scored here whoever else holds it
+        self.interceptor: Interceptor | None = None  # TIP training: shows some bags itself
         worker.image_ready.connect(self._on_image)
         worker.scored.connect(self._on_scored)
         worker.failed.connect(self._on_failed)
@@ -117,6 +118,10 @@ class ScreeningController(QObject):
         self._image_on_screen = self._result_on_screen = False
         self.list.select_row(row)
         self.view.set_ground_truth(item.record.boxes)
+        if self.interceptor is not None and self.interceptor.take_over(item, self.gen):
+            self.current_changed.emit(item)  # a TIP bag: shown by the interceptor
+            self._prefetch()
+            return
         self.current_changed.emit(item)
         if item.state == FAILED:  # known bad: say so again, do not re-read (Rescore retries)
             self.view.clear(f"Cannot read this scan:\n{item.error}")

@@ -57,7 +57,7 @@ class OfficerStats:
 
     operator: str
     period: str  # label: 2026-12-02, 2026-W49, 2026-12 or all
-    start: date
+    start: date  # the period's first day (the whole log: the day of its first record)
     bags: int = 0  # real bags decided
     suspects: int = 0
     tip_shown: int = 0  # TIP bags answered
@@ -140,10 +140,12 @@ def compute(records: Iterable[Mapping[str, Any]], period: str = "day", operator:
         if operator is not None and who != operator:
             continue
         start, label = period_of(when, period)
+        day = when.astimezone(timezone.utc).date()
         for name in (who, ALL_OPERATORS) if total else (who,):
             row = rows.get((name, start))
             if row is None:
-                row = rows[(name, start)] = OfficerStats(name, label, start)
+                row = rows[(name, start)] = OfficerStats(name, label, day if period == "all" else start)
+            row.start = min(row.start, day) if period == "all" else start  # the whole log: its first day
             row.add(rec)
     if skipped:
         log.warning("officer statistics: %d audit records without a time, an operator or a decision "
@@ -200,8 +202,7 @@ def hit_rate_figure(table: StatsTable) -> Any:
     ax = fig.add_subplot()
     series = hit_rate_series(table)
     for name, points in series.items():
-        xs = [datetime.combine(d, datetime.min.time()) if d != date.min else datetime(2000, 1, 1)
-              for d, _ in points]
+        xs = [datetime.combine(d, datetime.min.time()) for d, _ in points]
         ax.plot(xs, [100 * v for _, v in points], marker="o", lw=1.5, label=name)
     if not series:
         ax.text(0.5, 0.5, "no TIP bags in this log", ha="center", va="center", transform=ax.transAxes)

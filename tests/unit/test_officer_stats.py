@@ -89,6 +89,7 @@ def test_whole_log_with_all_operators_and_one_operator(records: list[dict]) -> N
                                                                                           pytest.approx(3 / 7), 4.0)
     assert (every.tip_shown, every.tip_hits, every.tip_hit_rate) == (5, 2, 0.4)
     assert every.tip_misses_by_category == {"Knife": 2, "Gun": 1} and every.tip_median_seconds == 4.0
+    assert t.rows[0].start == date(2026, 11, 29) and t.rows[1].start == date(2026, 12, 1)  # first record
     only = compute(records, "all", operator="bob")
     assert [r.operator for r in only.rows] == ["bob"] and only.rows[0].bags == 3
     with pytest.raises(ValueError):
