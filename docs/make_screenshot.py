@@ -54,6 +54,27 @@ def coverage(item: object, threshold: float) -> tuple[int, float]:
     return hits, float(r.score)
 
 
+def demo_window(size: str, device: str, **window_kw: object) -> tuple:
+    """(app, window, reporter, files in the install) for the demo, with throw-away settings, at ``WxH``."""
+    from PySide6.QtCore import QSettings
+
+    from app.__main__ import make_app, open_window
+    from app.dialogs.error import ErrorReporter
+    from app.settings import Settings
+    from engine.assets import assets_dir
+
+    install = set(assets_dir().rglob("*"))
+    app = make_app()
+    scratch = Path(tempfile.mkdtemp(prefix="bagscan-screenshot-"))
+    settings = Settings(QSettings(str(scratch / "settings.ini"), QSettings.Format.IniFormat))
+    reporter = ErrorReporter(show_dialogs=False)
+    win = open_window([], None, device, reporter, settings=settings, audit_fallback_dir=scratch,
+                      operator_provider=lambda: "screenshot", **window_kw)
+    if size != "default":
+        win.resize(*(int(v) for v in size.lower().split("x")))
+    return app, win, reporter, install
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default=str(ROOT / "docs" / "screenshot_demo.png"))
@@ -70,22 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
-    from PySide6.QtCore import QSettings
-
-    from app.__main__ import make_app, open_window
-    from app.dialogs.error import ErrorReporter
-    from app.settings import Settings
-    from engine.assets import assets_dir
-
-    install = set(assets_dir().rglob("*"))
-    app = make_app()
-    scratch = Path(tempfile.mkdtemp(prefix="bagscan-screenshot-"))
-    settings = Settings(QSettings(str(scratch / "settings.ini"), QSettings.Format.IniFormat))
-    reporter = ErrorReporter(show_dialogs=False)
-    win = open_window([], None, args.device, reporter, settings=settings, audit_fallback_dir=scratch,
-                      operator_provider=lambda: "screenshot")
-    if args.size != "default":
-        win.resize(*(int(v) for v in args.size.lower().split("x")))
+    app, win, reporter, install = demo_window(args.size, args.device)
     try:
         if reporter.reports:
             raise SystemExit("make_screenshot: " + "; ".join(f"{r.title}: {r.message}" for r in reporter.reports))

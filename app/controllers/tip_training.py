@@ -161,6 +161,8 @@ class TipTrainingController(QObject):
             return item
         result = self.result_of(bag)
         record = dataclasses.replace(item.record, path=bag.key)  # the view's result is keyed so
+        if self.outcome:  # answered: the truth about this bag is the projected threat
+            record = dataclasses.replace(record, label=THREAT, categories=(f"TIP {bag.category.lower()}",))
         return ScanItem(record, result, SCORED if result is not None else item.state)
 
     # -- worker answers --------------------------------------------------------------------------

@@ -61,6 +61,7 @@ def test_tip_hit_and_miss_are_recorded_and_never_reach_the_session_or_exports(qt
     assert 0 <= x0 < x1 <= real.shape[1] and 0 <= y0 < y1 <= real.shape[0]
     assert hit["scan_score"] == pytest.approx(tip_score) and hit["seconds_to_decision"] >= 0
     assert win.tip.marker.visible and win.tip.marker.text.text().startswith("TIP: projected threat found")
+    assert "truth: TIP gun" in win.header.text()
     assert host.decision == "" and win.screening.current_item is host  # no decision, no advance
     win.menu_actions.suspect.trigger()  # held back until the message is acknowledged
     assert len(read_records(audit)) == 1
