@@ -76,6 +76,9 @@ class TipTrainingController(QObject):
         self.scheduler = TipScheduler(config, self.rng)
         self.pending.clear()
         self.results.clear()
+        if self.active is not None:  # a TIP bag on screen under the old settings: show the real bag
+            self._leave()
+            self.screening.go(self.screening.current)
         log.info("TIP %s", f"on: one bag in {config.rate}, {config.library}, {', '.join(config.categories)}"
                  if config.enabled else "off")
 
