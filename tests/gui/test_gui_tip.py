@@ -171,3 +171,22 @@ def test_tip_settings_need_the_supervisor_passphrase_stored_hashed(qtbot, make_w
     assert win.tip.config.enabled
     again.passphrase.setText("guardian")
     assert again.unlock() and again.form.isEnabled()
+
+
+def test_the_queue_draws_each_new_bag_once_at_the_set_rate(make_window) -> None:
+    """2,000 simulated bags through the window's own TIP controller: one draw per new bag, 1 in 25."""
+    from app.controllers.items import ScanItem
+    from engine.data.types import ScanRecord
+
+    win = make_window(tip_seed=1)
+    win.tip.configure(TipConfig(enabled=True, rate=25, categories=("Gun", "Knife"), per_category=1))
+    items = [ScanItem(ScanRecord(f"/queue/bag{i:04d}.png", f"bag{i:04d}")) for i in range(2000)]
+    first = [win.tip._bag_for(it) for it in items]
+    again = [win.tip._bag_for(it) for it in items]  # revisiting: the same bags, no new draw
+    n = sum(b is not None for b in first)
+    assert abs(n - 80) < 4 * (2000 * (1 / 25) * (24 / 25)) ** 0.5, n  # 80 +- 35 (4 standard deviations)
+    assert [b is not None for b in again] == [b is not None for b in first] and len(win.tip.pending) == n
+    assert win.tip.scheduler.drawn == 2000
+    assert {b.category for b in first if b is not None} == {"Gun", "Knife"}
+    decided = ScanItem(ScanRecord("/queue/decided.png", "decided"), decision="clear")
+    assert all(win.tip._bag_for(decided) is None for _ in range(50)) and win.tip.scheduler.drawn == 2000
