@@ -29,6 +29,8 @@ from .dialogs.export_dialog import ExportDialog
 from .drops import Drop, local_paths
 from .menus import build_menus
 from .settings import Settings, user_data_dir
+from .views import results_table as result_cols
+from .views import scan_list as scan_cols
 from .views.display_panel import DisplayPanel
 from .views.elided import ElidedLabel
 from .views.model_panel import ModelPanel
@@ -96,9 +98,9 @@ class MainWindow(QMainWindow):
         self.export_dialog = ExportDialog(self.reporter, self, lambda: self.batch.run)
         self.tip = TipTrainingController(self.screening, self.officer,
                                          TipMarker(self.scan_view, lambda: self.tip.acknowledge()), tip_seed)
-        self.tip.configure_from(self.settings, self.reporter)
         self._folder: str | None = None  # the folder being opened: it gets a batch session
         self._wire()
+        self.tip.configure_from(self.settings, self.reporter)
         self.menu_actions = build_menus(self)  # menus, keys and the decision toolbar
         self.threshold.set_calibration(None)
         self.resize(1400, 900)  # shrunk to the screen in showEvent
@@ -151,6 +153,7 @@ class MainWindow(QMainWindow):
         b.session_changed.connect(self.officer.set_session_file)
         self.officer.answer_hook = self.tip.answer  # S or C on a TIP bag answers the TIP, decides nothing
         self.tip.changed.connect(self._refresh_header)
+        self.tip.enabled_changed.connect(self._hide_scores)
         self.threshold.threshold_changed.connect(self.tip.set_threshold)
 
     # -- user actions ---------------------------------------------------------------------------
@@ -253,6 +256,13 @@ class MainWindow(QMainWindow):
         self.audit_note.setVisible(bool(text))
         if text:
             self.status.showMessage(text, 30000)
+
+    def _hide_scores(self, tip_on: bool) -> None:
+        """With TIP on, no table shows a real bag's score or call beside the projected bag on screen."""
+        for table, cols in ((self.scan_list.table, (scan_cols.SCORE, scan_cols.STATUS)),
+                            (self.results.table, (result_cols.SCORE, result_cols.FLAGGED))):
+            for c in cols:
+                table.setColumnHidden(c, tip_on)
 
     def _on_current(self, item: Any) -> None:
         self.scan_view.setToolTip(item.path if item is not None else "")

@@ -44,6 +44,7 @@ MISSED_DIR = "tip-missed"  # beside the audit log
 class TipTrainingController(QObject):
     recorded = Signal(object)  # the TIP event written to the audit log (dict)
     changed = Signal()  # what the header shows for the bag on screen changed
+    enabled_changed = Signal(bool)  # TIP switched on or off (the window hides score columns while on)
 
     def __init__(self, screening: ScreeningController, officer: OfficerController, marker: TipMarker,
                  seed: int | None = None) -> None:
@@ -79,6 +80,7 @@ class TipTrainingController(QObject):
         if self.active is not None:  # a TIP bag on screen under the old settings: show the real bag
             self._leave()
             self.screening.go(self.screening.current)
+        self.enabled_changed.emit(config.enabled)
         log.info("TIP %s", f"on: one bag in {config.rate}, {config.library}, {', '.join(config.categories)}"
                  if config.enabled else "off")
 
