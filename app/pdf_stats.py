@@ -17,15 +17,11 @@ import cv2
 import numpy as np
 
 from engine.fsutil import atomic_write_bytes
-from engine.reporting.officer_stats import StatsTable, hit_rate_figure
+from engine.reporting.officer_stats import StatsTable, hit_rate_figure, text_lines
 
-from .pdf import _fmt, _Pages, ensure_gui_app
+from .pdf import _Pages, ensure_gui_app
 
 log = logging.getLogger(__name__)
-
-
-def _pct(v: float | None) -> str:
-    return "-" if v is None else f"{100 * v:.1f}%"
 
 
 def _plot_rgb(table: StatsTable) -> np.ndarray:
@@ -33,19 +29,6 @@ def _plot_rgb(table: StatsTable) -> np.ndarray:
     hit_rate_figure(table).savefig(buf, format="png", dpi=150)
     bgr = cv2.imdecode(np.frombuffer(buf.getvalue(), np.uint8), cv2.IMREAD_COLOR)
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-
-
-def stats_lines(table: StatsTable) -> list[str]:
-    """The table as fixed-width lines (misses by category in the last column)."""
-    head = (f"{'operator':<18}{'period':<12}{'bags':>6}{'susp.':>7}{'search':>8}{'med. s':>8}"
-            f"{'TIP':>5}{'hits':>6}{'hit rate':>10}   misses by category")
-    out = [head]
-    for r in table.rows:
-        misses = ", ".join(f"{c} {n}" for c, n in sorted(r.tip_misses_by_category.items())) or "-"
-        out.append(f"{r.operator[:17]:<18}{r.period:<12}{r.bags:>6}{r.suspects:>7}{_pct(r.hand_search_rate):>8}"
-                   f"{_fmt(r.median_seconds, 1):>8}{r.tip_shown:>5}{r.tip_hits:>6}{_pct(r.tip_hit_rate):>10}"
-                   f"   {misses}")
-    return out
 
 
 def write_stats_pdf(path: str | Path, table: StatsTable, sources: Sequence[str]) -> int:
@@ -66,7 +49,7 @@ def write_stats_pdf(path: str | Path, table: StatsTable, sources: Sequence[str])
         if table.skipped:
             p.text(f"{table.skipped} records without a time, an operator or a decision were left out", 8)
         p.y += 15
-        for k, line in enumerate(stats_lines(table)):
+        for k, line in enumerate(text_lines(table)):
             if p.y > p.height - 60:
                 p.new_page()
             p.text(line, 7.5, bold=k == 0, mono=True)

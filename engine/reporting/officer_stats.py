@@ -182,6 +182,22 @@ def csv_rows(table: StatsTable) -> tuple[list[str], list[list[str]]]:
     return head, body
 
 
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{100 * v:.1f}%"
+
+
+def text_lines(table: StatsTable) -> list[str]:
+    """The table as fixed-width lines (misses by category last), for the terminal and the PDF."""
+    out = [f"{'operator':<18}{'period':<12}{'bags':>6}{'susp.':>7}{'search':>8}{'med. s':>8}"
+           f"{'TIP':>5}{'hits':>6}{'hit rate':>10}   misses by category"]
+    for r in table.rows:
+        misses = ", ".join(f"{c} {n}" for c, n in sorted(r.tip_misses_by_category.items())) or "-"
+        med = "-" if r.median_seconds is None else f"{r.median_seconds:.1f}"
+        out.append(f"{r.operator[:17]:<18}{r.period:<12}{r.bags:>6}{r.suspects:>7}{_pct(r.hand_search_rate):>8}"
+                   f"{med:>8}{r.tip_shown:>5}{r.tip_hits:>6}{_pct(r.tip_hit_rate):>10}   {misses}")
+    return out
+
+
 def write_csv(table: StatsTable, path: str | Path) -> Path:
     """One row per operator and period; written atomically (whole or absent)."""
     head, body = csv_rows(table)

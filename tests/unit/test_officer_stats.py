@@ -109,3 +109,17 @@ def test_csv_and_plot(records: list[dict], tmp_path: Path) -> None:
     assert next(r for r in rows if r["period"] == "2026-11-29")["tip_hit_rate"] == ""  # no TIP: blank
     png = plot_hit_rate(t, tmp_path / "hit_rate.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+
+
+def test_the_command_line_gives_the_same_figures(records: list[dict], tmp_path: Path, capsys) -> None:
+    from app.cli import main
+
+    log = tmp_path / "bagscan-audit.jsonl"  # the fixture's log, torn line and all
+    assert main(["stats", str(log), "--per", "all", "--csv", str(tmp_path / "all.csv")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    bob = next(line for line in out if line.startswith("bob"))
+    assert bob.split()[:9] == ["bob", "all", "3", "2", "66.7%", "3.0", "3", "1", "33.3%"]
+    assert bob.endswith("Gun 1, Knife 1") and "2 records without a time" in out[-2]
+    assert (tmp_path / "all.csv").read_text() == write_csv(compute(records, "all", total=True),
+                                                           tmp_path / "again.csv").read_text()
+    assert main(["stats", str(tmp_path / "nope.jsonl")]) == 1
