@@ -19,6 +19,8 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..data.types import CATEGORIES, canonical_category
 from ..fsutil import atomic_write
 
@@ -218,7 +220,7 @@ def hit_rate_figure(table: StatsTable) -> Any:
     ax = fig.add_subplot()
     series = hit_rate_series(table)
     for name, points in series.items():
-        xs = [datetime.combine(d, datetime.min.time()) for d, _ in points]
+        xs = np.array([d.isoformat() for d, _ in points], dtype="datetime64[D]")
         ax.plot(xs, [100 * v for _, v in points], marker="o", lw=1.5, label=name)
     if not series:
         ax.text(0.5, 0.5, "no TIP bags in this log", ha="center", va="center", transform=ax.transAxes)
