@@ -16,7 +16,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from engine.fsutil import atomic_write_bytes
+from engine.errors import OutputError
+from engine.fsutil import atomic_write_bytes, check_writable
 from engine.reporting.officer_stats import StatsTable, hit_rate_figure, text_lines
 
 from .pdf import _Pages, ensure_gui_app
@@ -36,10 +37,12 @@ def write_stats_pdf(path: str | Path, table: StatsTable, sources: Sequence[str])
     ensure_gui_app()
     from PySide6.QtCore import QBuffer, QIODevice
 
+    check_writable(path)
     buf = QBuffer()
     buf.open(QIODevice.OpenModeFlag.WriteOnly)
     p = _Pages(buf)
     p.writer.setTitle("bagscan officer statistics")
+    finished = False
     try:
         p.text("bagscan officer statistics", 18, bold=True)
         made = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -59,8 +62,11 @@ def write_stats_pdf(path: str | Path, table: StatsTable, sources: Sequence[str])
         p.y += 20
         p.image(rgb, 0, p.y, p.width, p.height - p.y)
     finally:
-        p.end()
+        finished = p.end()
         buf.close()
-    atomic_write_bytes(path, bytes(buf.data()))
+    data = bytes(buf.data())
+    if not finished or b"%%EOF" not in data[-1024:]:
+        raise OutputError(path, "cannot write: Qt could not finish the PDF")
+    atomic_write_bytes(path, data)  # whole or absent; an OSError becomes a one-line OutputError
     log.info("wrote %s (%d pages)", path, p.pages)
     return p.pages

@@ -7,6 +7,7 @@ rate over time. Nothing else is consulted, so the same logs always give the same
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.errors import EngineError
 from engine.reporting.officer_stats import ALL_OPERATORS, PERIODS, StatsTable, compute, csv_rows, hit_rate_series
 from engine.reporting.officer_stats import write_csv as write_stats_csv
 
@@ -52,6 +54,8 @@ class StatisticsDialog(QDialog):
         add.clicked.connect(self._choose_log)
         self.sources = QLabel("")
         self.sources.setWordWrap(True)
+        self.note = QLabel("")  # what the last export wrote, or why it could not
+        self.note.setWordWrap(True)
         top = QHBoxLayout()
         for w in (QLabel("Per"), self.period, QLabel("Operator"), self.operator, add):
             top.addWidget(w)
@@ -72,7 +76,7 @@ class StatisticsDialog(QDialog):
         bottom = QHBoxLayout()
         bottom.addWidget(csv_button)
         bottom.addWidget(pdf_button)
-        bottom.addStretch(1)
+        bottom.addWidget(self.note, 1)
         bottom.addWidget(close)
         lay = QVBoxLayout(self)
         lay.addLayout(top)
@@ -138,15 +142,24 @@ class StatisticsDialog(QDialog):
         if path is None:
             path, _ = QFileDialog.getSaveFileName(self, "Export statistics (CSV)", "officer-statistics.csv",
                                                   "CSV (*.csv)")
-        return write_stats_csv(self.table_data, path) if path else None
+        return self._export(path, lambda p: write_stats_csv(self.table_data, p))
 
     def export_pdf(self, path: str | Path | None = None) -> Path | None:
         if path is None:
             path, _ = QFileDialog.getSaveFileName(self, "Export statistics (PDF)", "officer-statistics.pdf",
                                                   "PDF (*.pdf)")
+        return self._export(path, lambda p: write_stats_pdf(p, self.table_data, [str(x) for x in self.logs]))
+
+    def _export(self, path: str | Path | None, write: Callable[[Path], object]) -> Path | None:
+        """Write, then say where (or the one-line reason it could not, naming the file)."""
         if not path:
             return None
-        write_stats_pdf(path, self.table_data, [str(p) for p in self.logs])
+        try:
+            write(Path(path))
+        except EngineError as exc:
+            self.note.setText(str(exc))
+            return None
+        self.note.setText(f"wrote {path}")
         return Path(path)
 
 

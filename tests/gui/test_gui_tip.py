@@ -190,3 +190,15 @@ def test_the_queue_draws_each_new_bag_once_at_the_set_rate(make_window) -> None:
     assert {b.category for b in first if b is not None} == {"Gun", "Knife"}
     decided = ScanItem(ScanRecord("/queue/decided.png", "decided"), decision="clear")
     assert all(win.tip._bag_for(decided) is None for _ in range(50)) and win.tip.scheduler.drawn == 2000
+
+
+def test_statistics_export_to_a_place_it_cannot_write_says_so(qtbot, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    dlg = StatisticsDialog([tmp_path / AUDIT_NAME])  # no log yet: an empty table, still exportable
+    qtbot.addWidget(dlg)
+    assert dlg.table.rowCount() == 0 and "no audit" not in dlg.sources.text()
+    assert dlg.export_pdf(blocker / "s.pdf") is None and str(blocker / "s.pdf") in dlg.note.text()
+    assert dlg.export_csv(blocker / "s.csv") is None and "cannot write" in dlg.note.text()
+    assert dlg.export_pdf(tmp_path / "ok.pdf") == tmp_path / "ok.pdf"
+    assert (tmp_path / "ok.pdf").read_bytes()[:5] == b"%PDF-" and "wrote" in dlg.note.text()
