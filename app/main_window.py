@@ -29,8 +29,6 @@ from .dialogs.export_dialog import ExportDialog
 from .drops import Drop, local_paths
 from .menus import build_menus
 from .settings import Settings, user_data_dir
-from .views import results_table as result_cols
-from .views import scan_list as scan_cols
 from .views.display_panel import DisplayPanel
 from .views.elided import ElidedLabel
 from .views.model_panel import ModelPanel
@@ -41,7 +39,7 @@ from .views.scan_view import ScanView
 from .views.status import StatusView
 from .views.threshold_panel import ThresholdPanel
 from .views.tip_marker import TipMarker
-from .window_layout import build_docks, fit_to_screen
+from .window_layout import build_docks, fit_to_screen, hide_score_columns
 from .workers import ScoringWorker
 
 log = logging.getLogger(__name__)
@@ -153,7 +151,7 @@ class MainWindow(QMainWindow):
         b.session_changed.connect(self.officer.set_session_file)
         self.officer.answer_hook = self.tip.answer  # S or C on a TIP bag answers the TIP, decides nothing
         self.tip.changed.connect(self._refresh_header)
-        self.tip.enabled_changed.connect(self._hide_scores)
+        self.tip.enabled_changed.connect(lambda on: hide_score_columns(self.scan_list, self.results, on))
         self.threshold.threshold_changed.connect(self.tip.set_threshold)
 
     # -- user actions ---------------------------------------------------------------------------
@@ -256,13 +254,6 @@ class MainWindow(QMainWindow):
         self.audit_note.setVisible(bool(text))
         if text:
             self.status.showMessage(text, 30000)
-
-    def _hide_scores(self, tip_on: bool) -> None:
-        """With TIP on, no table shows a real bag's score or call beside the projected bag on screen."""
-        for table, cols in ((self.scan_list.table, (scan_cols.SCORE, scan_cols.STATUS)),
-                            (self.results.table, (result_cols.SCORE, result_cols.FLAGGED))):
-            for c in cols:
-                table.setColumnHidden(c, tip_on)
 
     def _on_current(self, item: Any) -> None:
         self.scan_view.setToolTip(item.path if item is not None else "")

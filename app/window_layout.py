@@ -2,6 +2,7 @@
 
 The Screening panel owns the whole right-hand side (the bottom-right corner) and scrolls rather
 than pushing the window taller than the screen; the Batch results sit under the image only.
+With TIP training on, the tables hide their score columns (a real bag's call would give a TIP bag away).
 """
 
 from __future__ import annotations
@@ -10,6 +11,11 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea, QVBoxLayout, QWidget
+
+from .views import results_table as result_cols
+from .views import scan_list as scan_cols
+from .views.results_table import ResultsPanel
+from .views.scan_list import ScanListView
 
 
 def build_docks(win: QMainWindow, scans: QWidget, panels: Sequence[QWidget],
@@ -62,3 +68,11 @@ def fit_to_screen(win: QWidget) -> None:
     y = min(max(frame.y(), avail.y()), avail.bottom() + 1 - frame.height())
     if (x, y) != (frame.x(), frame.y()):
         win.move(x, y)
+
+
+def hide_score_columns(scan_list: ScanListView, results: ResultsPanel, hidden: bool) -> None:
+    """With TIP on, no table shows a real bag's score or call beside the projected bag on screen."""
+    for table, cols in ((scan_list.table, (scan_cols.SCORE, scan_cols.STATUS)),
+                        (results.table, (result_cols.SCORE, result_cols.FLAGGED))):
+        for c in cols:
+            table.setColumnHidden(c, hidden)

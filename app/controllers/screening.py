@@ -61,6 +61,7 @@ class ScreeningController(QObject):
         self.gate: ScoreGate | None = None  # a batch session scoring the same scans, when there is one
         self._force = ""  # Rescore: this scan is scored here whoever else holds it
         self.interceptor: Interceptor | None = None  # TIP training: shows some bags itself
+        self._intercepted = False  # the bag on screen is the interceptor's: the real one's answers stay off
         worker.image_ready.connect(self._on_image)
         worker.scored.connect(self._on_scored)
         worker.failed.connect(self._on_failed)
@@ -118,8 +119,9 @@ class ScreeningController(QObject):
         self._image_on_screen = self._result_on_screen = False
         self.list.select_row(row)
         self.view.set_ground_truth(item.record.boxes)
-        if self.interceptor is not None and self.interceptor.take_over(item, self.gen):
-            self.current_changed.emit(item)  # a TIP bag: shown by the interceptor
+        self._intercepted = self.interceptor is not None and self.interceptor.take_over(item, self.gen)
+        if self._intercepted:
+            self.current_changed.emit(item)  # a TIP bag: shown by the interceptor, never by the queue
             self._prefetch()
             return
         self.current_changed.emit(item)
@@ -296,6 +298,8 @@ class ScreeningController(QObject):
             self.scan_failed.emit(item.path, item.error)
 
     def _show_image(self, path: str, image: np.ndarray) -> None:
+        if self._intercepted:
+            return
         self.view.show_image(path, image)
         if not self._image_on_screen:
             self.shown_at = time.monotonic()
@@ -303,6 +307,8 @@ class ScreeningController(QObject):
         self.image_shown.emit(path)
 
     def _show_result(self, item: ScanItem) -> None:
+        if self._intercepted:
+            return
         self.view.show_result(item.result, self.threshold)
         self._result_on_screen = True
         self.result_shown.emit(item.path)

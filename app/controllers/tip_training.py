@@ -272,7 +272,8 @@ class TipTrainingController(QObject):
             model_file=o.model_file, threshold=finite_or_none(point.threshold),
             scan_score=finite_or_none(result.score) if result is not None else None,
             flagged=bool(result.score >= point.threshold) if result is not None else None,
-            operating_point=point.describe(), ground_truth=THREAT, session=o.session_dir or ""))
+            operating_point=point.describe(), ground_truth=THREAT, session=o.session_file,
+            folder=o.session_dir or ""))
         rec["tip"] = {"category": bag.category, "outcome": self.outcome, "box": bag.box_xyxy,
                       "source": bag.source, "rate": self.config.rate, "image": image}
         return o.append_record(rec)
