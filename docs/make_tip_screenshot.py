@@ -38,7 +38,7 @@ def tip_coverage(result: object, box: list[int], threshold: float) -> tuple[int,
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default=str(ROOT / "docs" / "screenshot_tip_hit.png"))
-    p.add_argument("--size", default="1600x1000", help="window size, WxH")
+    p.add_argument("--size", default="1366x768", help="window size, WxH (a laptop screen, as the README's other one)")
     p.add_argument("--seed", type=int, default=3, help="TIP seed (which gun, where)")
     p.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for each step")
     args = p.parse_args(argv)
