@@ -19,6 +19,8 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QLabel, QVBoxLayout, QWidget
 
+from engine.map_scoring import BACKGROUND
+from engine.reporting.map_regions import trace_regions
 from engine.reporting.regions import merge_regions
 
 from . import enhance
@@ -198,21 +200,36 @@ class ScanView(QWidget):
         self.image_item.setImage(shown, autoLevels=False)
         self.image_item.setLevels(self._levels())
 
+    def dense_map(self) -> Any:
+        """The result's dense threat map (detector v2), or None: patch-only models and stored results."""
+        return getattr(self.result, "threat_map", None)
+
     def _render_overlay(self) -> None:
         r = self.result
         if r is None:
             return
         cell = cell_size(r.width, r.height)
+        dmap = self.dense_map()
         if self.showing_attention():
             rgba = attention_rgba(score_grid(r.boxes, r.attention, r.width, r.height, cell))
+        elif dmap is not None:  # the map itself, smooth and clipped to the bag, not grid squares
+            z = dmap.logits
+            rgba = heat_rgba(np.where(z > BACKGROUND, z, np.nan).astype(np.float32), self.threshold)
         else:
             rgba = heat_rgba(score_grid(r.boxes, r.scores, r.width, r.height, cell), self.threshold)
         self.heat_item.setImage(rgba, autoLevels=False)
         self.heat_item.setLevels(None)
-        self.heat_item.setRect(QRectF(0, 0, rgba.shape[1] * cell, rgba.shape[0] * cell))
-        flagged = r.scores >= self.threshold
-        self.patch_item.setPath(_rects_path(r.boxes[flagged]))
-        self.regions = merge_regions(r.boxes, r.scores, self.threshold)  # the engine's rule, as in reports
+        if dmap is not None and not self.showing_attention():
+            self.heat_item.setRect(QRectF(0, 0, rgba.shape[1] / dmap.scale, rgba.shape[0] / dmap.scale))
+        else:
+            self.heat_item.setRect(QRectF(0, 0, rgba.shape[1] * cell, rgba.shape[0] * cell))
+        if dmap is not None:  # regions traced from the map: the object's outline, as exports draw it
+            self.patch_item.setPath(QPainterPath())
+            self.regions = trace_regions(dmap, self.threshold, r.width, r.height)
+        else:
+            flagged = r.scores >= self.threshold
+            self.patch_item.setPath(_rects_path(r.boxes[flagged]))
+            self.regions = merge_regions(r.boxes, r.scores, self.threshold)  # the engine's rule, as in reports
         self.region_item.setPath(_rects_path([g.box for g in self.regions[1:]]))
         if self.regions:
             top = self.regions[0]
@@ -253,6 +270,11 @@ class ScanView(QWidget):
         if self.result is not None:
             s = score_at(self.result.boxes, self.result.scores, x, y)
             text += "   patch score " + ("—" if s is None else f"{s:.2f}")
+            dmap = self.dense_map()
+            if dmap is not None:
+                z = dmap.logits[min(int(y * dmap.scale), dmap.logits.shape[0] - 1),
+                                min(int(x * dmap.scale), dmap.logits.shape[1] - 1)]
+                text += "   map " + ("—" if z <= BACKGROUND else f"{z:.2f}")
         return text
 
     def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override

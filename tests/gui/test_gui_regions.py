@@ -53,3 +53,26 @@ def test_view_outlines_the_engines_regions_and_marks_the_top_one(qtbot) -> None:
     assert len(view.regions) == 1 and view.region_item.path().isEmpty()
     view.set_cues_visible(False)
     assert not any(it.isVisible() for it in view.cue_items)
+
+
+def test_a_dense_map_is_drawn_as_the_map_and_its_regions_traced_from_it(qtbot) -> None:
+    from engine.map_scoring import BACKGROUND, DenseMap
+
+    view = ScanView()
+    qtbot.addWidget(view)
+    view.show_image("/s/m.png", np.full((64, 96, 3), 200, np.uint8))
+    z = np.full((16, 24), -1.0, np.float32)  # a quarter of the scan's resolution
+    z[:, 20:] = BACKGROUND  # the belt: never drawn, never flagged
+    z[4:6, 2:4] = 3.0  # a small object inside the first 32-px patch
+    dmap = DenseMap(z, scale=0.25)
+    boxes = np.array([[0, 0, 32, 32], [32, 0, 64, 32]])
+    r = ScanResult("/s/m.png", "m", 96, 64, "", boxes, np.array([3.0, -1.0], np.float32), 3.0, 0.1,
+                   threat_map=dmap)
+    view.show_result(r, 2.0)
+    img = view.heat_item.image
+    assert img.shape[:2] == (16, 24) and img[..., 3][:, 20:].max() == 0  # background transparent
+    assert tuple(img[4, 2, :3]) == (255, 59, 48) and img[0, 0, 3] < img[4, 2, 3]
+    assert view.heat_item.boundingRect().width() == 24  # pixels of the map, stretched by its rect
+    # The region is the object's own box (map pixels 2..4 x 4..6 -> scan 8..16 x 16..24), not the patch.
+    assert [g.box for g in view.regions] == [(8, 16, 16, 24)]
+    assert "map 3.00" in view.readout(9, 17) and "map —" in view.readout(90, 10)
