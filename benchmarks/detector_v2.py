@@ -147,7 +147,19 @@ def main() -> int:
     ap.add_argument("--gan-epochs", type=int, default=4, help="epochs (6 patches per scan) for GAN rows")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--tag", default="")
+    ap.add_argument("--combine", default="", help="TAG,TAG,...: print one table from runs written under these "
+                    "tags (runs measured in parallel processes), write detector_v2-combined.json, train nothing")
     args = ap.parse_args()
+    if args.combine:
+        every = [r for t in args.combine.split(",") for r in
+                 json.loads((OUT / f"detector_v2-{t}.json").read_text())["runs"]]
+        # Each process measured the metal rule on its splits: keep one row per (variant, split, seed).
+        runs = list({(r["variant"], r["split"], r["seed"]): r for r in reversed(every)}.values())[::-1]
+        summary = summarise(runs)
+        (OUT / "detector_v2-combined.json").write_text(json.dumps({"tags": args.combine, "runs": runs,
+                                                                   "summary": summary}, indent=2, default=float))
+        print_table(summary, {n: sum(r["variant"] == n for r in runs) for n in summary})
+        return 0
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     torch.set_num_threads(args.threads)
     from benchmarks.tip_sets import tip_sets
