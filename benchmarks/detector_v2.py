@@ -44,11 +44,13 @@ COLUMNS = ("a_patch_auc_within_threat", "b_patch_auc_vs_threat_free", "c_hit_rat
            "d_tip_recall", "d_tip_far", "median_scan_s", "train_s")
 
 
-def train_v2(name: str, split: Split, epochs: int, seed: int, models: Path) -> tuple[Path, float, list]:
+def train_v2(name: str, split: Split, epochs: int, seed: int, models: Path, batches: int = 0
+             ) -> tuple[Path, float, list]:
     out = models / f"{name}.h5"
     job = TrainJob(split.train_normals, "threat-map", str(out), dict(VARIANTS[name]), GRID,
                    TrainConfig(epochs=epochs, batch_size=32, seed=seed), ScoreConfig(), device="auto",
-                   exclude_hashes=split.eval_hashes(), tip_threats=list(split.library_threats))
+                   exclude_hashes=split.eval_hashes(), tip_threats=list(split.library_threats),
+                   max_batches_per_epoch=batches)
     t0, history = time.perf_counter(), []
     for ev in train(job):
         if isinstance(ev, EpochEnded):
@@ -144,6 +146,7 @@ def main() -> int:
     ap.add_argument("--variants", default="cnn,v2,v2-recon")
     ap.add_argument("--epochs", type=int, default=15,
                     help="threat-map epochs (100 batches); the CNN trains as many steps")
+    ap.add_argument("--max-batches", type=int, default=0, help="batches per epoch (0: the recipe's 100)")
     ap.add_argument("--gan-epochs", type=int, default=4, help="epochs (6 patches per scan) for GAN rows")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--tag", default="")
@@ -181,13 +184,13 @@ def main() -> int:
             for name in args.variants.split(","):
                 history: list = []
                 if name == "cnn":
-                    fn, train_s = train_cnn(split, args.epochs * 100, seed)
+                    fn, train_s = train_cnn(split, args.epochs * (args.max_batches or 100), seed)
                 elif name in GAN_VARIANTS:
                     budget = TrainConfig(epochs=args.gan_epochs, max_patches_per_scan=6, batch_size=64, seed=seed)
                     path, train_s = train_variant(name, GAN_VARIANTS[name], split, budget, models)
                     fn = Scorer(load_model(path), device="auto").score_scan
                 else:
-                    path, train_s, history = train_v2(name, split, args.epochs, seed, models)
+                    path, train_s, history = train_v2(name, split, args.epochs, seed, models, args.max_batches)
                     fn = Scorer(load_model(path), device="auto").score_scan
                 res = timed_figures(fn, split, sets)
                 runs.append({"variant": name, "split": sp, "seed": seed, "train_s": train_s,

@@ -89,3 +89,14 @@ def test_gui_latency(tmp_path: Path) -> None:
                    "--model", str(REPO / "assets" / "models" / "default.h5"), "--data", str(demo), "--scans", "2",
                    "--threads", "1")
     assert "scoring per scan" in printed and "open -> overlay shown" in printed
+
+
+def test_detector_v2_and_transfer(bench: dict[str, Path]) -> None:
+    printed = _run(bench, "detector_v2", "--root", str(bench["root"]), "--splits", "0", "--seeds", "0",
+                   "--variants", "cnn,v2", "--epochs", "1", "--max-batches", "3", "--threads", "1")
+    runs = _json(bench, "detector_v2.json")["runs"]
+    assert [r["variant"] for r in runs] == ["metal-rule", "cnn", "v2"]
+    assert {"held_calib", "held_calib_hard", "median_scan_s"} <= set(runs[-1]) and "TIP unlike" in printed
+    model = bench["out"] / "models-v2" / "split0-seed0" / "v2.h5"
+    printed = _run(bench, "transfer", "--root", str(bench["root"]), "--models", str(model), "--threads", "1")
+    assert [r["model_name"] for r in _json(bench, "transfer.json")] == ["threat-map"] and "TIP AUC" in printed
