@@ -19,9 +19,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--target-recall", type=float, default=0.9)
     p.add_argument("--source", choices=("labelled", "tip"), default="labelled",
                    help="what the threat scans are (recorded in the calibration)")
-    p.add_argument("--tune-mix", action="store_true",
+    p.add_argument("--tune-mix", action=argparse.BooleanOptionalAction, default=None,
                    help="first choose the threat head's weight (gamma) on DATA's threat boxes; needs threat-free "
-                        "scans in DATA too (models with a threat head, e.g. trained with --tip)")
+                        "scans in DATA too. Default: on for models whose score has a threat term (dsa trained "
+                        "with --tip) when DATA has threat-free scans; threat-map has nothing to tune")
     p.add_argument("--out", default=None, help="write the calibrated model here (default: update --model)")
     p.add_argument("--device", default="auto")
     p.set_defaults(func=run)
@@ -40,8 +41,11 @@ def run(args: argparse.Namespace) -> int:
     ds = load_dataset(args.data)
     records = [r for r in ds.records if r.label in (THREAT, NORMAL)]
     scored = score_with_progress(Scorer(bundle, args.device), records, args.quiet)
+    tune = args.tune_mix
+    if tune is None:  # what the recipe needs, without a flag
+        tune = bundle.scores_threat and any(s.record.label == NORMAL for s in scored)
     try:
-        done = recalibrate(bundle, scored, args.target_recall, args.source, tune_mix=args.tune_mix)
+        done = recalibrate(bundle, scored, args.target_recall, args.source, tune_mix=tune)
     except CalibrationError as exc:
         raise CalibrationError(f"{args.data}: {exc}") from exc
     if done.mix is not None:

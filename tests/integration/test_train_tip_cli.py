@@ -57,6 +57,17 @@ def test_tip_semi_trains_a_threat_head_that_scores(tmp_path: Path, capsys) -> No
                  "--out", str(tmp_path / "no.h5")]) == 1
     err = capsys.readouterr().err
     assert "threat-free scans" in err and str(lib / "threat") in err
+    # Without the flag, calibrate tunes what the recipe needs: the same gamma as --tune-mix chose ...
+    auto = tmp_path / "auto.h5"
+    assert main(["-q", "calibrate", str(lib), "--model", str(out), "--out", str(auto)]) == 0
+    assert f"chose gamma {gamma:g}" in capsys.readouterr().out
+    assert load_model(auto).score_head.weight("threat") == gamma
+    # ... and with threat scans only, or --no-tune-mix, it keeps the mix and only sets the threshold.
+    for extra, data_dir in (([], lib / "threat"), (["--no-tune-mix"], lib)):
+        kept = tmp_path / "kept.h5"
+        assert main(["-q", "calibrate", str(data_dir), "--model", str(out), *extra, "--out", str(kept)]) == 0
+        assert "chose gamma" not in capsys.readouterr().out
+        assert load_model(kept).score_head.weight("threat") == bundle.score_head.weight("threat")
 
 
 def test_semi_without_a_library_and_a_library_without_boxes_are_clear_errors(tmp_path: Path, capsys) -> None:
