@@ -24,6 +24,7 @@ from benchmarks.cnn_baseline import train_cnn
 from benchmarks.protocol import Split, make_split
 from benchmarks.sixray_dev import GRID, OUT, figures, train_variant
 from benchmarks.sixray_dev import VARIANTS as GAN_VARIANTS
+from benchmarks.table import md_table
 from benchmarks.tip_variants import hard_calibration, unlike_evaluation
 from engine.calibration import calibrate
 from engine.config import ScoreConfig, TrainConfig
@@ -119,23 +120,20 @@ def print_table(summary: dict, n_runs: dict[str, int]) -> None:
             ("c_hit_rate", "c hit"), ("hit_Gun", "Gun"), ("hit_Knife", "Knife"), ("hit_Wrench", "Wrench"),
             ("d_tip_image_auc", "d TIP AUC"), ("d_tip_recall", "TIP recall"), ("d_tip_far", "TIP FAR"),
             ("median_scan_s", "s/scan"), ("train_s", "train s")]
-    print("| variant (runs) | " + " | ".join(c[1] for c in cols) + " |")
-    print("|---|" + "---|" * len(cols))
-    for name, figs in summary.items():
-        cells = []
-        for k, _ in cols:
-            m, s = figs.get(k, (float("nan"), 0.0))
-            cells.append(f"{m:.0f} ± {s:.0f}" if k == "train_s" else f"{m:.3f} ± {s:.3f}")
-        print(f"| {name} ({n_runs[name]}) | " + " | ".join(cells) + " |")
+    def cell(figs: dict, k: str) -> str:
+        m, s = figs.get(k, (float("nan"), 0.0))
+        return f"{m:.0f} ± {s:.0f}" if k == "train_s" else f"{m:.3f} ± {s:.3f}"
+
+    print(md_table(["variant (runs)", *(c[1] for c in cols)],
+                   [[f"{name} ({n_runs[name]})", *(cell(figs, k) for k, _ in cols)] for name, figs in summary.items()]))
     chance = next(iter(summary.values())).get("c_chance", (float("nan"), 0))[0]
     print(f"\nhit-rate chance {chance:.3f}; mean ± standard deviation over splits x seeds")
-    print("\nrecall achieved at the threshold calibrated for 0.90 (calibration TIP: standard | hard):")
-    print("| variant | TIP same | TIP unlike | real | FAR eval hosts |")
-    print("|---|---|---|---|---|")
-    for name, figs in summary.items():
-        cells = [" | ".join(f"{figs.get(f'{c}_{k}', (float('nan'), 0))[0]:.3f}" for c in ("calib", "calib_hard"))
-                 for k in ("recall_tip", "recall_tip_unlike", "recall_real", "far_eval_hosts")]
-        print(f"| {name} | " + " | ".join(cells) + " |")
+    print("\nrecall achieved at the threshold calibrated for 0.90 (calibration TIP: standard / hard):")
+    keys = ("recall_tip", "recall_tip_unlike", "recall_real", "far_eval_hosts")
+    print(md_table(["variant", "TIP same", "TIP unlike", "real", "FAR eval hosts"],
+                   [[name, *(" / ".join(f"{figs.get(f'{c}_{k}', (float('nan'), 0))[0]:.3f}"
+                                            for c in ("calib", "calib_hard")) for k in keys)]
+                    for name, figs in summary.items()]))
 
 
 def main() -> int:

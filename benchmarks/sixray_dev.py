@@ -31,6 +31,7 @@ import torch
 
 from benchmarks import OUT, baselines
 from benchmarks.protocol import Split, make_split
+from benchmarks.table import md_table
 from engine.calibration import calibrate
 from engine.config import GridConfig, ScoreConfig, TrainConfig
 from engine.data import read_scan
@@ -258,14 +259,12 @@ def print_table(results: dict) -> None:
             ("c_hit_rate", "c:hit"), ("c_chance", "chance"), ("d_tip_image_auc", "d:TIP-AUC"),
             ("d_tip_recall", "TIP-rec"), ("d_tip_far", "TIP-FAR"), ("real_image_auc_confounded", "realAUC*"),
             ("patches_per_s", "patch/s"), ("train_s", "train s")]
-    print("| variant | " + " | ".join(c[1] for c in cols) + " |")
-    print("|---|" + "---|" * len(cols))
-    for name, r in results.items():
-        cells = []
-        for k, _ in cols:
-            v = r.get(k)
-            cells.append("-" if v is None else (f"{v:.0f}" if k in ("patches_per_s", "train_s") else f"{v:.3f}"))
-        print(f"| {name} | " + " | ".join(cells) + " |")
+    def cell(r: dict, k: str) -> str:
+        v = r.get(k)
+        return "-" if v is None else (f"{v:.0f}" if k in ("patches_per_s", "train_s") else f"{v:.3f}")
+
+    print(md_table(["variant", *(c[1] for c in cols)],
+                   [[name, *(cell(r, k) for k, _ in cols)] for name, r in results.items()]))
     print("\n* real-scan image AUC is confounded by scan size/background (size cheat shows how much).")
     for name, r in results.items():
         cats = ", ".join(f"{k} {v:.3f}" for k, v in r["real_recall_per_category"].items() if v is not None)
