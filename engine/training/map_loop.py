@@ -141,7 +141,8 @@ def train_map(job: TrainJob, records: list[ScanRecord], cancel: CancelToken | No
         rng = np.random.default_rng([cfg.seed, epoch, rank])  # each rank draws its own crops
         for b in range(steps):
             check(cancel)
-            loss, parts = step_loss(net, *_tensor_batch(aug(cfg.batch_size, rng), device))
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+                loss, parts = step_loss(net, *_tensor_batch(aug(cfg.batch_size, rng), device))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
