@@ -74,13 +74,12 @@ def _library(job: TrainJob, seed: int) -> ThreatLibrary:
     return ThreatLibrary(sprites)
 
 
-Tensors6 = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+Tensors5 = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 
 
-def _tensor_batch(b: MapBatch, device: torch.device) -> Tensors6:
-    x, t, w, m, c, cw = (torch.from_numpy(a).to(device) for a in (b.x, b.target, b.weight, b.mil, b.clean,
-                                                                    b.clean_weight))
-    return x, t, w, m, c, cw
+def _tensor_batch(b: MapBatch, device: torch.device) -> Tensors5:
+    x, t, w, c, cw = (torch.from_numpy(a).to(device) for a in (b.x, b.target, b.weight, b.clean, b.clean_weight))
+    return x, t, w, c, cw
 
 
 def _val_loss(model: torch.nn.Module, batches: list[MapBatch], device: torch.device) -> float:

@@ -23,9 +23,10 @@ class MapLossWeights:
     recon: float = 10.0  # L1 of the reconstructive half (recon models only): G learns to remove threats
 
 
-def map_loss(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, mil: torch.Tensor,
+def map_loss(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor,
              w: MapLossWeights = MapLossWeights()) -> tuple[torch.Tensor, dict[str, float]]:
-    """``logits``, ``target``, ``weight``: (N, 1, h, w); ``mil`` (N,) bool: rows whose target is a box."""
+    """``logits``, ``target``, ``weight``: (N, 1, h, w). A real threat's box is a target whose pixels have
+    weight 0, so it enters through the positive max term only (multiple-instance learning)."""
     logits = logits.float()
     pix = F.binary_cross_entropy_with_logits(logits, target, weight=weight, reduction="sum")
     pix = pix / weight.sum().clamp_min(1.0)
@@ -45,12 +46,12 @@ def map_loss(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, m
 
 
 def step_loss(model: torch.nn.Module, x: torch.Tensor, target: torch.Tensor, weight: torch.Tensor,
-              mil: torch.Tensor, clean: torch.Tensor, clean_weight: torch.Tensor,
+              clean: torch.Tensor, clean_weight: torch.Tensor,
               w: MapLossWeights = MapLossWeights()) -> tuple[torch.Tensor, dict[str, float]]:
     """One batch's loss for a threat-map model; with a reconstructive half, plus its L1 to the clean crop."""
     out = model(x)
     x_hat = out.x_hat
-    total, parts = map_loss(out.logits, target, weight, mil, w)
+    total, parts = map_loss(out.logits, target, weight, w)
     if x_hat is not None:
         per = (x_hat.float() - clean).abs().flatten(1).mean(1)
         rec = (per * clean_weight).sum() / clean_weight.sum().clamp_min(1.0)

@@ -48,20 +48,20 @@ def test_map_loss_matches_hand_computed_values() -> None:
     logits = torch.zeros(2, 1, 2, 2)
     target = torch.tensor([[[[1.0, 0.0], [0.0, 0.0]]], [[[0.0, 0.0], [0.0, 0.0]]]])
     weight = torch.ones_like(target)
-    total, parts = map_loss(logits, target, weight, torch.zeros(2, dtype=torch.bool))
+    total, parts = map_loss(logits, target, weight)
     ln2 = math.log(2.0)
     assert parts["pixel"] == pytest.approx(ln2) and parts["pos_max"] == pytest.approx(ln2)
     assert parts["neg_max"] == pytest.approx(ln2)
     assert float(total) == pytest.approx(2 * ln2)
     # A confident hardest negative costs more than a quiet one: logit 3 on one clean pixel.
     logits[1, 0, 1, 1] = 3.0
-    _, parts = map_loss(logits, target, weight, torch.zeros(2, dtype=torch.bool), MapLossWeights())
+    _, parts = map_loss(logits, target, weight, MapLossWeights())
     neg_rows = [math.log(1 + math.exp(0.0)), math.log(1 + math.exp(3.0))]  # row 0's hardest negative is 0
     assert parts["neg_max"] == pytest.approx(sum(neg_rows) / 2, rel=1e-5)
     # Pixels of weight 0 are ignored entirely.
     w0 = weight.clone()
     w0[1, 0, 1, 1] = 0.0
-    _, parts = map_loss(logits, target, w0, torch.zeros(2, dtype=torch.bool))
+    _, parts = map_loss(logits, target, w0)
     assert parts["neg_max"] == pytest.approx(ln2, rel=1e-5)
 
 
@@ -157,8 +157,7 @@ def test_recon_variant_feeds_the_reconstruction_and_trains_both_halves() -> None
     x = torch.rand(2, 3, 48, 48)
     target = torch.zeros(2, 1, 24, 24)
     target[0, 0, 5:9, 5:9] = 1.0
-    loss, parts = step_loss(model, x, target, torch.ones_like(target), torch.zeros(2, dtype=torch.bool), x,
-                            torch.tensor([1.0, 0.0]))
+    loss, parts = step_loss(model, x, target, torch.ones_like(target), x, torch.tensor([1.0, 0.0]))
     assert parts["recon"] > 0 and torch.isfinite(loss)
     loss.backward()
     for part in (model.netm, model.netr):
