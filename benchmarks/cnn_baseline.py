@@ -22,8 +22,7 @@ from benchmarks.sixray_dev import GRID
 from engine.data import read_scan
 from engine.data.patches import extract_patches
 from engine.scoring import ScanResult
-from engine.synth.tip import ThreatLibrary
-from engine.training.map_data import CropSet, MapAugmenter, build_crops
+from engine.training.map_data import CropSet, MapAugmenter, build_crops, tip_library
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +54,8 @@ def train_cnn(split: Split, steps: int, seed: int, batch: int = 32) -> tuple[Cal
     t0 = time.perf_counter()
     (normals,) = _crops(split.train_normals, seed)
     lib_clean, lib_real = _crops(split.library_threats, seed + 2, threats=True)
-    sprites = ThreatLibrary.synthetic(np.random.default_rng(seed), per_category=12).sprites
-    sprites += ThreatLibrary.from_dataset(split_dataset(split), max_per_category=80, seed=seed).sprites
-    aug = MapAugmenter(normals, ThreatLibrary(sprites), GRID.input_size / GRID.patch, GRID, real=lib_real,
+    library = tip_library(split.library_threats, seed)
+    aug = MapAugmenter(normals, library, GRID.input_size / GRID.patch, GRID, real=lib_real,
                        real_clean=lib_clean)
     torch.manual_seed(seed)
     net = PatchCNN()
@@ -89,8 +87,3 @@ def train_cnn(split: Split, steps: int, seed: int, batch: int = 32) -> tuple[Cal
 
     return score, time.perf_counter() - t0
 
-
-def split_dataset(split: Split):  # noqa: ANN201 - a Dataset, imported lazily
-    from engine.data.dataset import Dataset
-
-    return Dataset("library", list(split.library_threats))

@@ -53,6 +53,17 @@ def _random_crops(img: np.ndarray, content: np.ndarray, size: int, n: int, rng: 
     return out
 
 
+def tip_library(threats: Sequence[ScanRecord], seed: int) -> ThreatLibrary:
+    """The sprites a map model projects: synthetic shape models always, plus cut-outs of ``threats``."""
+    from ..data.dataset import Dataset
+
+    sprites = ThreatLibrary.synthetic(np.random.default_rng(seed), per_category=12).sprites
+    if threats:
+        sprites += ThreatLibrary.from_dataset(Dataset("library", list(threats)), max_per_category=80,
+                                              seed=seed).sprites
+    return ThreatLibrary(sprites)
+
+
 @dataclass
 class CropSet:
     """uint8 crops (N, S, S, 3); for real threats, boxes in crop pixels (N, 4) (-1 rows when none)."""

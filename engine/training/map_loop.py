@@ -31,8 +31,7 @@ from ..map_scoring import map_logit_patches
 from ..modelfile import ModelBundle, save_model
 from ..models import create_model
 from ..score_head import ScoreHead
-from ..synth.tip import ThreatLibrary
-from .map_data import CropSet, MapAugmenter, MapBatch, build_crops
+from .map_data import CropSet, MapAugmenter, MapBatch, build_crops, tip_library
 from .map_loss import step_loss
 
 if TYPE_CHECKING:
@@ -62,16 +61,6 @@ def _crops(records: Sequence[ScanRecord], job: TrainJob, scale: float, per_scan:
         else:
             yield ev
     return out
-
-
-def _library(job: TrainJob, seed: int) -> ThreatLibrary:
-    from ..data.dataset import Dataset
-
-    sprites = ThreatLibrary.synthetic(np.random.default_rng(seed), per_category=12).sprites
-    threats = list(job.tip_threats)
-    if threats:
-        sprites += ThreatLibrary.from_dataset(Dataset("library", threats), max_per_category=80, seed=seed).sprites
-    return ThreatLibrary(sprites)
 
 
 Tensors5 = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
@@ -117,7 +106,7 @@ def train_map(job: TrainJob, records: list[ScanRecord], cancel: CancelToken | No
     lib_clean = lib_real = None
     if job.tip_threats:
         lib_clean, lib_real = yield from _crops(job.tip_threats, job, scale, 4, cfg.seed + 2, cancel, threats=True)
-    library = _library(job, cfg.seed)
+    library = tip_library(job.tip_threats, cfg.seed)
     log.info("threat map: %d normal crops, TIP library %s", len(normals), library.counts())
     aug = MapAugmenter(normals, library, scale, grid, real=lib_real, real_clean=lib_clean)
     val_rng = np.random.default_rng([cfg.seed, 99])
