@@ -25,6 +25,7 @@ from .data import load_dataset
 from .data.io import IMAGE_SUFFIXES, Scan, file_sha256, probe_scan, read_scan
 from .data.patches import axis_starts
 from .data.types import ScanRecord
+from .dense_map import PackedMap
 from .errors import Cancelled, EngineError, SessionFileError
 from .events import CancelToken, Progress, ScanFailed, ScanScored, Warn, check
 from .modelfile import ModelBundle, load_model
@@ -207,7 +208,8 @@ def run_batch(data: str | Path | Sequence[ScanRecord], model: ModelBundle | str 
                 scan, t_read = fut.result()
                 r = scorer.score_scan(scan)
                 entry = _entry(item, sha256=r.sha256, width=r.width, height=r.height, score=r.score,
-                               boxes=r.boxes, scores=r.scores, t_read=t_read, t_score=r.seconds)
+                               boxes=r.boxes, scores=r.scores, t_read=t_read, t_score=r.seconds,
+                               packed_map=PackedMap.of(r.threat_map) if r.threat_map is not None else None)
                 event: ScanScored | ScanFailed = ScanScored(item.record.path, r)
                 scored += 1
             except Cancelled:

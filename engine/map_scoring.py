@@ -9,7 +9,6 @@ threat cut by a patch border is still seen whole, and a scan scores the same alo
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import cv2
@@ -19,44 +18,13 @@ import torch
 from .config import GridConfig
 from .data.io import Scan
 from .data.patches import content_fractions, content_mask, grid_boxes, resize_scan
+from .dense_map import BACKGROUND, DenseMap
 
 if TYPE_CHECKING:
     from .modelfile import ModelBundle
     from .scoring import ScanResult
 
-#: Logit given to background map pixels: far below anything the network outputs on content.
-BACKGROUND = -30.0
-
-
-@dataclass(frozen=True)
-class DenseMap:
-    """Threat logits on content, (h, w) float32; ``scale`` map pixels per scan pixel."""
-
-    logits: np.ndarray
-    scale: float
-
-    def box_max(self, boxes: np.ndarray) -> np.ndarray:
-        """Highest logit inside each scan-pixel box (x0, y0, x1, y1), via the map's own pixels."""
-        h, w = self.logits.shape
-        out = np.empty(len(boxes), np.float32)
-        for i, (x0, y0, x1, y1) in enumerate(boxes):
-            mx0 = min(int(np.floor(x0 * self.scale)), w - 1)
-            my0 = min(int(np.floor(y0 * self.scale)), h - 1)
-            mx1 = max(int(np.ceil(x1 * self.scale)), mx0 + 1)
-            my1 = max(int(np.ceil(y1 * self.scale)), my0 + 1)
-            out[i] = self.logits[my0:my1, mx0:mx1].max()
-        return out
-
-    def aggregate(self, how: str = "max", k: int = 16) -> float:
-        """The scan score: the map's maximum, or the mean of its ``k`` highest content pixels."""
-        v = self.logits[self.logits > BACKGROUND]
-        if v.size == 0:
-            return float("-inf")
-        if how == "max":
-            return float(v.max())
-        if how == "topk":
-            return float(np.sort(v)[-min(k, v.size):].mean())
-        raise ValueError(f"unknown scan aggregate {how!r} (max, topk)")
+__all__ = ["BACKGROUND", "DenseMap", "dense_map", "grid_scores", "map_scan_result", "standardise"]
 
 
 @torch.inference_mode()

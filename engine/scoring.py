@@ -27,10 +27,10 @@ import torch
 
 from .data.io import Scan, read_scan
 from .data.patches import extract_patches
+from .dense_map import DenseMap, PackedMap
 from .device import resolve_device
 from .errors import EngineError, ScoreError
 from .events import CancelToken, Progress, ScanFailed, ScanScored, check
-from .map_scoring import DenseMap
 from .modelfile import ModelBundle
 from .models.base import AnomalyGAN
 from .score_head import ScoreHead, scan_score
@@ -57,6 +57,13 @@ class ScanResult:
     attention: np.ndarray | None = None  # (N,) mean attention per patch, for models with an attention map
     components: dict[str, np.ndarray] | None = None  # raw per-patch components, so a new mix needs no rescoring
     threat_map: DenseMap | None = None  # models that output a dense map: the map in score units (map_scoring)
+    packed_map: PackedMap | None = None  # a stored session's map: 8-bit and deflated until drawn (memory)
+
+    def dense_map(self) -> DenseMap | None:
+        """The threat map to draw and trace: the live one, else the stored one decoded (None: no map)."""
+        if self.threat_map is not None:
+            return self.threat_map
+        return self.packed_map.dense() if self.packed_map is not None else None
 
     def flagged(self, threshold: float) -> np.ndarray:
         return self.scores >= threshold

@@ -23,9 +23,9 @@ from .calibration import Calibration
 from .errors import OutputError, SessionFileError
 from .fsutil import check_free, output_error, reason, sweep_stale
 from .locking import SessionLock
+from .storage_build import INITIAL_CAPS, build, check_header, open_h5
 from .storage_layout import (
     ERROR_BYTES,
-    FORMAT,
     FORMAT_VERSION,
     LABELS,
     ROW_BYTES,
@@ -33,9 +33,7 @@ from .storage_layout import (
     SessionMeta,
     StoredDecision,
     StoredScan,
-    build,
     dataset_cache,
-    open_h5,
     path_bytes,
     pow2,
     put,
@@ -61,7 +59,7 @@ class SessionStore(StoreReader):
         self.path, self._f, self.mode, self.durable = path, f, mode, durable
         self._lock = threading.RLock()
         try:
-            self._check_header(f, path)
+            check_header(f, path)
             self.meta = SessionMeta.from_attrs(f.attrs)
             self._n = read_counts(f, path)
             self._cache()
@@ -73,18 +71,6 @@ class SessionStore(StoreReader):
         self._sha: tuple[np.ndarray, np.ndarray] | None = None
         self._recent: dict[str, int] = {}
         self._file_lock: SessionLock | None = None
-
-    @staticmethod
-    def _check_header(f: h5py.File, path: Path) -> None:
-        if f.attrs.get("format") != FORMAT:
-            raise SessionFileError(path, "not a bagscan session file")
-        version = f.attrs.get("format_version", -1)
-        try:
-            newer = int(version) > FORMAT_VERSION
-        except (TypeError, ValueError):
-            raise SessionFileError(path, f"format_version {version!r} is not a number") from None
-        if newer:
-            raise SessionFileError(path, f"format {version} is newer than bagscan reads")
 
     @classmethod
     def open(cls, path: str | Path, mode: str = "r", *, durable: bool = True,
@@ -112,6 +98,11 @@ class SessionStore(StoreReader):
                 raise
             store._file_lock = lock
             _WRITERS[p.resolve()] = store
+        try:
+            store._upgrade()
+        except BaseException:
+            store.close()
+            raise
         sweep_stale(p)  # rebuilds killed midway (their owner is gone; a live one's file is kept)
         return store
 
@@ -127,7 +118,7 @@ class SessionStore(StoreReader):
         lock = SessionLock(p).acquire()
         try:
             if not p.exists():
-                build(p, meta, calibration, {"scans": 16, "patches": 1024, "gt": 16, "decisions": 256}, (64, 32))
+                build(p, meta, calibration, INITIAL_CAPS, (64, 32))
                 log.info("created session %s", p)
         except BaseException:
             lock.release()
@@ -204,44 +195,62 @@ class SessionStore(StoreReader):
         except OutputError as exc:
             raise SessionFileError(self.path, f"{exc.reason}; the {len(self)} scans stored are intact") from exc
 
+    def _caps(self, tables: tuple[str, ...] = ("scans", "patches", "gt", "decisions", "maps")) -> dict[str, int]:
+        first = {"scans": "sha256", "patches": "scores", "gt": "category", "decisions": "scan", "maps": "bytes"}
+        return {t: self._ds[f"{t}/{first[t]}"][2] for t in tables}
+
+    def _widths(self) -> tuple[int, int]:
+        return self._ds["scans/path"][1].itemsize, self._ds["scans/categories"][1].itemsize
+
+    def _rebuild(self, caps: dict[str, int], widths: tuple[int, int]) -> None:
+        t0 = time.perf_counter()
+        build(self.path, self.meta, None, caps, widths, src=self._f, used=self._n)
+        self._f.close()
+        self._f = open_h5(self.path, "r+")
+        self._cache()
+        log.info("rebuilt %s with room for %s in %.2fs", self.path, caps, time.perf_counter() - t0)
+
+    def _upgrade(self) -> None:
+        """A format-1 file (no threat maps) gains the map columns, copy-on-write, before its first append."""
+        if "maps" not in self._f:
+            self._rebuild({**self._caps(("scans", "patches", "gt", "decisions")), "maps": 1}, self._widths())
+            log.info("upgraded %s to session format %d (threat maps)", self.path, FORMAT_VERSION)
+
     @locked
     def reserve(self, scans: int = 0, patches: int = 0, gt: int = 0, decisions: int = 0,
-                path_bytes: int = 0, category_bytes: int = 0, slack: float = 1.0) -> bool:
+                path_bytes: int = 0, category_bytes: int = 0, slack: float = 1.0, maps: int = 0) -> bool:
         """Room for this many more rows (and strings this long); rebuilds the file when short.
 
         Returns True when it rebuilt. ``slack`` > 1 over-allocates, so appends past an
         estimate rebuild rarely (amortised O(1) per row).
         """
         self._writable()
-        extra = {"scans": scans, "patches": patches, "gt": gt, "decisions": decisions}
-        caps = {t: self._ds[f"{t}/{c}"][2] for t, c in
-                (("scans", "sha256"), ("patches", "scores"), ("gt", "category"), ("decisions", "scan"))}
-        pw, cw = self._ds["scans/path"][1].itemsize, self._ds["scans/categories"][1].itemsize
+        extra = {"scans": scans, "patches": patches, "gt": gt, "decisions": decisions, "maps": maps}
+        caps = self._caps()
+        pw, cw = self._widths()
         if all(self._n[t] + extra[t] <= caps[t] for t in caps) and path_bytes <= pw and category_bytes <= cw:
             return False
         new = {t: max(caps[t], int((self._n[t] + extra[t]) * slack) + (16 if slack > 1 else 0)) for t in caps}
-        widths = (max(pw, pow2(path_bytes)), max(cw, pow2(category_bytes)))
-        t0 = time.perf_counter()
-        build(self.path, self.meta, None, new, widths, src=self._f, used=self._n)
-        self._f.close()
-        self._f = open_h5(self.path, "r+")
-        self._cache()
-        log.info("rebuilt %s with room for %s in %.2fs", self.path, new, time.perf_counter() - t0)
+        self._rebuild(new, (max(pw, pow2(path_bytes)), max(cw, pow2(category_bytes))))
         return True
 
     @locked
     def append(self, e: ScanEntry) -> int:
-        """Store one scan (result or failure) and commit it; returns its row."""
+        """Store one scan (result or failure) and commit it, its map with it; returns its row."""
         path_b, cats = path_bytes(e.path), ";".join(e.categories).encode("utf-8")
-        k, m = len(e.scores), len(e.gt_boxes)
-        self.reserve(1, k, m, path_bytes=len(path_b), category_bytes=len(cats), slack=1.5)
-        self._room(ROW_BYTES + 20 * k + 20 * m)  # pre-allocated space may still be sparse on disk
-        n, p, g = self._n["scans"], self._n["patches"], self._n["gt"]
+        k, m, pm = len(e.scores), len(e.gt_boxes), e.packed_map
+        blob = np.frombuffer(pm.blob, np.uint8) if pm is not None else np.zeros(0, np.uint8)
+        self.reserve(1, k, m, path_bytes=len(path_b), category_bytes=len(cats), slack=1.5, maps=len(blob))
+        self._room(ROW_BYTES + 20 * k + 20 * m + len(blob))  # pre-allocated space may still be sparse on disk
+        n, p, g, q = self._n["scans"], self._n["patches"], self._n["gt"], self._n["maps"]
         row: dict[str, Any] = {
             "path": path_b, "sha256": e.sha256.encode("ascii"), "size": e.size, "width": e.width,
             "height": e.height, "score": e.score, "error": to_bytes(e.error, ERROR_BYTES), "patch_start": p,
             "patch_count": k, "t_read": e.t_read, "t_score": e.t_score, "finished": e.finished,
-            "label": LABELS.get(e.label, -1), "categories": cats, "gt_start": g, "gt_count": m}
+            "label": LABELS.get(e.label, -1), "categories": cats, "gt_start": g, "gt_count": m,
+            "map_start": q, "map_bytes": len(blob), "map_height": pm.shape[0] if pm else 0,
+            "map_width": pm.shape[1] if pm else 0, "map_scale": pm.scale if pm else 0.0,
+            "map_lo": pm.lo if pm else 0.0, "map_hi": pm.hi if pm else 0.0}
         for name, value in row.items():
             self._put(f"scans/{name}", n, value)
         if k:
@@ -250,7 +259,9 @@ class SessionStore(StoreReader):
         if m:
             self._put("gt/boxes", g, [b.as_list() for b in e.gt_boxes])
             self._put("gt/category", g, [to_bytes(b.category, 32) for b in e.gt_boxes])
-        self._n["patches"], self._n["gt"] = p + k, g + m
+        if len(blob):  # the bytes land before the count that commits the row, as the patches do
+            self._put("maps/bytes", q, blob)
+        self._n["patches"], self._n["gt"], self._n["maps"] = p + k, g + m, q + len(blob)
         self._commit("scans", n + 1)
         if e.sha256:
             self._recent[e.sha256] = n

@@ -27,20 +27,24 @@ import h5py
 import numpy as np
 
 from . import __version__
-from .calibration import Calibration
 from .config import GridConfig, from_dict, to_dict
 from .data.types import NORMAL, THREAT, UNKNOWN, Box
-from .errors import OutputError, SessionFileError
-from .fsutil import check_free, fsync_dir, reason, temp_beside
+from .dense_map import DenseMap, PackedMap
+from .errors import SessionFileError
 
 log = logging.getLogger(__name__)
 
-FORMAT, FORMAT_VERSION = "bagscan-session", 1
+FORMAT, FORMAT_VERSION = "bagscan-session", 2  # 2: threat maps (/maps); 1 opens as before
 ERROR_BYTES = 256
 ROW_BYTES = 4096  # one scan or decision row and its share of metadata, rounded up to a disk block
 LABELS = {THREAT: 1, NORMAL: 0, UNKNOWN: -1}
 LABEL_NAMES = {v: k for k, v in LABELS.items()}
-_BLOCK = 4096
+
+
+#: Per-scan columns of a stored threat map (format 2); ``map_bytes`` 0 means none.
+MAP_COLUMNS: dict[str, tuple[str, tuple[int, ...]]] = {
+    "map_start": ("i8", ()), "map_bytes": ("i4", ()), "map_height": ("i4", ()), "map_width": ("i4", ()),
+    "map_scale": ("f8", ()), "map_lo": ("f4", ()), "map_hi": ("f4", ())}
 
 
 def columns(path_w: int, cat_w: int) -> dict[str, dict[str, tuple[str, tuple[int, ...]]]]:
@@ -50,8 +54,10 @@ def columns(path_w: int, cat_w: int) -> dict[str, dict[str, tuple[str, tuple[int
                   "height": ("i4", ()), "score": ("f4", ()), "error": (f"S{ERROR_BYTES}", ()),
                   "patch_start": ("i8", ()), "patch_count": ("i4", ()), "t_read": ("f4", ()),
                   "t_score": ("f4", ()), "finished": ("f8", ()), "label": ("i1", ()),
-                  "categories": (f"S{cat_w}", ()), "gt_start": ("i8", ()), "gt_count": ("i4", ())},
+                  "categories": (f"S{cat_w}", ()), "gt_start": ("i8", ()), "gt_count": ("i4", ()),
+                  **MAP_COLUMNS},
         "patches": {"boxes": ("i4", (4,)), "scores": ("f4", ())},
+        "maps": {"bytes": ("u1", ())},
         "gt": {"boxes": ("f4", (4,)), "category": ("S32", ())},
         "decisions": {"scan": ("i8", ()), "sha256": ("S64", ()), "decision": ("S16", ()),
                       "operator": ("S64", ()), "threshold": ("f8", ()), "seconds": ("f8", ()),
@@ -82,15 +88,6 @@ def path_str(raw: bytes, base: Path | None = None) -> str:
         if beside.exists():
             return str(beside)
     return p
-
-
-def file_bytes(caps: dict[str, int], widths: tuple[int, int]) -> int:
-    """Bytes a session file with these capacities takes on disk, every column allocated."""
-    total = 0
-    for table, cols in columns(*widths).items():
-        row = sum(np.dtype(dt).itemsize * int(np.prod(shape or (1,))) for dt, shape in cols.values())
-        total += row * max(caps.get(table, 0), 1)
-    return total + 64 * 1024  # HDF5 metadata
 
 
 @dataclass(frozen=True)
@@ -139,6 +136,7 @@ class ScanEntry:
     categories: tuple[str, ...] = ()
     gt_boxes: tuple[Box, ...] = ()
     finished: float = field(default_factory=time.time)
+    packed_map: PackedMap | None = None  # map models: the 8-bit threat map, stored with the row
 
 
 @dataclass(frozen=True)
@@ -161,12 +159,18 @@ class StoredScan(ScanEntry):
     def n_flagged(self, threshold: float) -> int:
         return int(np.count_nonzero(self.scores >= threshold))
 
+    @property
+    def threat_map(self) -> DenseMap | None:
+        """The stored map in score units, decoded now (raises MapDecodeError when its bytes are damaged)."""
+        return self.packed_map.dense() if self.packed_map is not None else None
+
     def to_result(self) -> Any:
-        """The :class:`engine.scoring.ScanResult` the views already draw (imported lazily: torch)."""
+        """The :class:`engine.scoring.ScanResult` the views already draw (imported lazily: torch);
+        its map stays packed until drawn."""
         from .scoring import ScanResult
 
         return ScanResult(self.path, self.name, self.width, self.height, self.sha256, self.boxes,
-                          self.scores, self.score, self.t_read + self.t_score)
+                          self.scores, self.score, self.t_read + self.t_score, packed_map=self.packed_map)
 
 
 @dataclass(frozen=True)
@@ -181,75 +185,23 @@ class StoredDecision:
     time: float
 
 
-def _dcpl() -> h5py.h5p.PropDCID:
-    """Contiguous storage allocated at creation: appends never allocate (no metadata writes)."""
-    d = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
-    d.set_alloc_time(h5py.h5d.ALLOC_TIME_EARLY)
-    d.set_fill_time(h5py.h5d.FILL_TIME_NEVER)
-    return d
-
-
-def build(path: Path, meta: SessionMeta, cal: Calibration | None, caps: dict[str, int],
-          widths: tuple[int, int], src: h5py.File | None = None, used: dict[str, int] | None = None) -> None:
-    """Write a complete session file beside ``path`` and rename it over: the file is whole or absent."""
-    try:
-        check_free(path, file_bytes(caps, widths))
-        tmp = temp_beside(path)
-    except OutputError as exc:
-        raise SessionFileError(path, f"{exc.reason}; nothing was changed") from exc
-    except OSError as exc:
-        raise SessionFileError(path, f"cannot write: {reason(exc)}") from exc
-    used = used or {}
-    try:
-        with h5py.File(tmp, "w", libver="earliest") as f:
-            f.attrs.update(meta.to_attrs())
-            if src is not None and "calibration" in src:
-                src.copy(src["calibration"], f, "calibration")
-            elif cal is not None:
-                g = f.create_group("calibration")
-                attrs, arrays = cal.to_arrays()
-                g.attrs.update(attrs)
-                for k, arr in arrays.items():
-                    g.create_dataset(k, data=arr)
-            for table, cols in columns(*widths).items():
-                g = f.create_group(table)
-                n, cap = used.get(table, 0), max(caps[table], used.get(table, 0), 1)
-                for name, (dtype, shape) in cols.items():
-                    ds = g.create_dataset(name, (cap, *shape), dtype, dcpl=_dcpl())
-                    for a in range(0, n, _BLOCK):
-                        ds[a : min(n, a + _BLOCK)] = src[f"{table}/{name}"][a : min(n, a + _BLOCK)]  # type: ignore
-                if table in ("scans", "decisions"):
-                    g.create_dataset("count", (1,), "i8", dcpl=_dcpl())[0] = n
-            f.flush()
-            os.fsync(f.id.get_vfd_handle())
-        os.replace(tmp, path)
-        fsync_dir(path.parent)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise SessionFileError(path, f"cannot write: {reason(exc)}; the session as it was is intact") from exc
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def open_h5(p: Path, mode: str) -> h5py.File:
-    try:
-        # Readers take no lock: rows below ``count`` never change and rebuilds are renames, so a
-        # reader beside a running batch sees a consistent snapshot.
-        return h5py.File(p, mode, locking=mode != "r")
-    except OSError as exc:
-        if "lock" in str(exc).lower():
-            raise SessionFileError(p, "in use by another process (is a batch still running on it?)") from exc
-        raise SessionFileError(p, f"not a readable HDF5 session file ({exc})") from exc
-
-
 def pow2(n: int) -> int:
     """String widths grow in powers of two, so a batch of ever longer paths rebuilds rarely."""
     return 1 << max(n - 1, 0).bit_length() if n else 0
 
 
+def packed_of(c: dict[str, np.ndarray], i: int, heap: np.ndarray, h0: int) -> PackedMap | None:
+    """Row ``i``'s stored map, its bytes cut from ``heap`` (``/maps/bytes`` from ``h0``); None when it has none."""
+    k = int(c["map_bytes"][i]) if "map_bytes" in c else 0
+    if k <= 0:
+        return None
+    a = int(c["map_start"][i]) - h0
+    return PackedMap(heap[a : a + k].tobytes(), (int(c["map_height"][i]), int(c["map_width"][i])),
+                     float(c["map_scale"][i]), float(c["map_lo"][i]), float(c["map_hi"][i]))
+
+
 def stored_row(c: dict[str, np.ndarray], i: int, index: int, boxes: np.ndarray, scores: np.ndarray,
-               gt: tuple[Box, ...], base: Path | None = None) -> StoredScan:
+               gt: tuple[Box, ...], base: Path | None = None, packed: PackedMap | None = None) -> StoredScan:
     """Row ``i`` of a block of /scans columns as a record."""
     return StoredScan(
         path=path_str(c["path"][i], base), sha256=to_str(c["sha256"][i]), size=int(c["size"][i]),
@@ -257,7 +209,7 @@ def stored_row(c: dict[str, np.ndarray], i: int, index: int, boxes: np.ndarray, 
         error=to_str(c["error"][i]), boxes=boxes, scores=scores, t_read=float(c["t_read"][i]),
         t_score=float(c["t_score"][i]), label=LABEL_NAMES.get(int(c["label"][i]), UNKNOWN),
         categories=tuple(x for x in to_str(c["categories"][i]).split(";") if x), gt_boxes=gt,
-        finished=float(c["finished"][i]), index=index)
+        finished=float(c["finished"][i]), packed_map=packed, index=index)
 
 
 def read_counts(f: h5py.File, path: Path) -> dict[str, int]:
@@ -271,17 +223,25 @@ def read_counts(f: h5py.File, path: Path) -> dict[str, int]:
         g = int(f["scans/gt_start"][n - 1]) + int(f["scans/gt_count"][n - 1])
     if p > len(f["patches/scores"]) or g > len(f["gt/category"]):
         raise SessionFileError(path, "corrupt: scan rows point past the patch or ground-truth table")
-    return {"scans": n, "decisions": m, "patches": p, "gt": g}
+    q = 0
+    if n and "maps" in f:  # format 1 has no maps
+        q = int(f["scans/map_start"][n - 1]) + int(f["scans/map_bytes"][n - 1])
+        if q > len(f["maps/bytes"]):
+            raise SessionFileError(path, "corrupt: scan rows point past the map table")
+    return {"scans": n, "decisions": m, "patches": p, "gt": g, "maps": q}
 
 
 Cached = tuple[h5py.h5d.DatasetID, np.dtype, int]
 
 
 def dataset_cache(f: h5py.File) -> dict[str, Cached]:
-    """(id, dtype, capacity) per column: h5py's high-level lookups cost ~0.3 ms each."""
+    """(id, dtype, capacity) per column: h5py's high-level lookups cost ~0.3 ms each. A format-1
+    file lacks the map columns: it is read as it is, and upgraded before anything is appended."""
     out: dict[str, Cached] = {}
     for table, cols in columns(1, 1).items():
         for name in [*cols, *(["count"] if table in ("scans", "decisions") else [])]:
+            if (table == "maps" or name in MAP_COLUMNS) and "maps" not in f:
+                continue
             ds = f[f"{table}/{name}"]
             out[f"{table}/{name}"] = (ds.id, ds.dtype, ds.shape[0])
     return out

@@ -20,7 +20,16 @@ import numpy as np
 from .calibration import Calibration
 from .data.types import Box
 from .errors import SessionFileError
-from .storage_layout import SessionMeta, StoredDecision, StoredScan, columns, path_str, stored_row, to_str
+from .storage_layout import (
+    SessionMeta,
+    StoredDecision,
+    StoredScan,
+    columns,
+    packed_of,
+    path_str,
+    stored_row,
+    to_str,
+)
 
 #: What h5py and numpy raise on a damaged file (a flipped byte, a cut): turned into SessionFileError.
 DAMAGE = (OSError, KeyError, ValueError, TypeError, IndexError, AttributeError, RuntimeError)
@@ -79,7 +88,8 @@ class StoreReader:
 
     def iter_results(self, start: int = 0, stop: int | None = None, *, patches: bool = True,
                      block: int = 256) -> Iterator[StoredScan]:
-        """Stored scans in row order, read ``block`` rows at a time (memory stays flat)."""
+        """Stored scans in row order, read ``block`` rows at a time (memory stays flat); with
+        ``patches``, their patches and (map models) their packed threat maps too."""
         try:
             yield from self._iter_results(start, stop, patches, block)
         except DAMAGE as exc:
@@ -91,18 +101,21 @@ class StoreReader:
             b = min(stop, a + block)
             with self._lock:  # a rebuild swaps self._f: read each block under the lock
                 f = self._f
-                c = {k: f["scans"][k][a:b] for k in columns(1, 1)["scans"]}
+                c = {k: f["scans"][k][a:b] for k in columns(1, 1)["scans"] if k in f["scans"]}  # format 1: no maps
                 p0, p1 = int(c["patch_start"][0]), int(c["patch_start"][-1] + c["patch_count"][-1])
                 g0, g1 = int(c["gt_start"][0]), int(c["gt_start"][-1] + c["gt_count"][-1])
                 pb = f["patches/boxes"][p0:p1] if patches else np.zeros((0, 4), np.int32)
                 ps = f["patches/scores"][p0:p1] if patches else np.zeros(0, np.float32)
                 gb, gc = f["gt/boxes"][g0:g1], f["gt/category"][g0:g1]
+                h0 = int(c["map_start"][0]) if "map_start" in c else 0
+                h1 = int(c["map_start"][-1] + c["map_bytes"][-1]) if "map_start" in c else 0
+                heap = f["maps/bytes"][h0:h1] if patches and h1 > h0 else np.zeros(0, np.uint8)
             for i in range(b - a):
                 lo, hi = int(c["patch_start"][i]) - p0, int(c["patch_start"][i] + c["patch_count"][i]) - p0
                 glo, ghi = int(c["gt_start"][i]) - g0, int(c["gt_start"][i] + c["gt_count"][i]) - g0
                 gt = tuple(Box(to_str(gc[j]), *(float(v) for v in gb[j])) for j in range(glo, ghi))
                 yield stored_row(c, i, a + i, pb[lo:hi] if patches else pb, ps[lo:hi] if patches else ps, gt,
-                                 self.path.parent)
+                                 self.path.parent, packed_of(c, i, heap, h0) if patches else None)
 
     def get(self, index: int) -> StoredScan:
         if not 0 <= index < len(self):

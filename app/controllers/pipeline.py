@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.data.types import ScanRecord
+from engine.dense_map import PackedMap
 from engine.errors import SessionFileError
 from engine.storage import ScanEntry, SessionStore
 
@@ -63,6 +64,12 @@ class ScoreClaims:
             return self._owner.get(path_key(path))
 
 
+def packed_map(result: Any) -> PackedMap | None:
+    """What the session stores of the result's threat map: the live map packed, or the stored one as it is."""
+    live = getattr(result, "threat_map", None)
+    return PackedMap.of(live) if live is not None else getattr(result, "packed_map", None)
+
+
 def entry_of(record: ScanRecord, result: Any) -> ScanEntry:
     """The session row for a scan the window scored (what ``run_batch`` would have stored)."""
     try:
@@ -72,7 +79,7 @@ def entry_of(record: ScanRecord, result: Any) -> ScanEntry:
     return ScanEntry(path=record.path, sha256=result.sha256, size=size, width=result.width,
                      height=result.height, score=float(result.score), boxes=result.boxes, scores=result.scores,
                      t_score=float(result.seconds), label=record.label, categories=record.categories,
-                     gt_boxes=record.boxes)
+                     gt_boxes=record.boxes, packed_map=packed_map(result))
 
 
 class WindowResults:

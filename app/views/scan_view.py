@@ -19,7 +19,7 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QLabel, QVBoxLayout, QWidget
 
-from engine.map_scoring import BACKGROUND
+from engine.dense_map import BACKGROUND, MapDecodeError
 from engine.reporting.map_regions import trace_regions
 from engine.reporting.regions import merge_regions
 
@@ -85,6 +85,8 @@ class ScanView(QWidget):
         self.path = ""
         self.image: np.ndarray | None = None  # uint8 RGB as read
         self.result: Any = None
+        self._map_of: Any = None  # the result whose map _map is (decoded once, not per redraw)
+        self._map: Any = None
         self.threshold = math.inf
         self.mode = "standard"
         self.window, self.level = 1.0, 0.5
@@ -201,8 +203,16 @@ class ScanView(QWidget):
         self.image_item.setLevels(self._levels())
 
     def dense_map(self) -> Any:
-        """The result's dense threat map (detector v2), or None: patch-only models and stored results."""
-        return getattr(self.result, "threat_map", None)
+        """The result's dense threat map (detector v2; a session's stored one decoded once per result),
+        or None: patch-only models, older sessions, and a stored map that no longer decodes (logged)."""
+        r = self.result
+        if self._map_of is not r:
+            self._map_of, self._map = r, None
+            try:
+                self._map = r.dense_map() if hasattr(r, "dense_map") else getattr(r, "threat_map", None)
+            except MapDecodeError as exc:
+                log.warning("%s: %s; showing its patch scores", getattr(r, "path", "?"), exc)
+        return self._map
 
     def _render_overlay(self) -> None:
         r = self.result

@@ -1,8 +1,9 @@
 """From a session file to what a report shows: the threshold, the flagged scans and their regions.
 
-Every export (CSV, JSON, VOC, crops, PDF) reads the session through :func:`flagged_scans`,
+Every export (CSV, JSON, VOC, COCO, crops, PDF) reads the session through :func:`flagged_scans`,
 one scan at a time, so a report over a large session keeps memory flat and every output
-agrees on the same regions.
+agrees on the same regions: for a map model (detector v2) those traced from the stored map,
+exactly as the window traces them, so a new threshold re-exports without rescoring.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from typing import Any
 import numpy as np
 
 from ..calibration import Calibration
-from ..errors import CalibrationError
+from ..dense_map import MapDecodeError
+from ..errors import CalibrationError, SessionFileError
 from ..metrics import per_category_recall, recall_far_at
 from ..storage import SessionStore, StoredDecision, StoredScan
 from ..storage_layout import to_str
+from .map_regions import trace_regions
 from .regions import Region, gt_category, merge_regions
 
 log = logging.getLogger(__name__)
@@ -30,7 +33,7 @@ TRUTH = "truth"  # map each region to the ground-truth category it overlaps
 
 @dataclass(frozen=True)
 class FlaggedScan:
-    """A scan with at least one flagged patch, its merged regions and what is known about them."""
+    """A flagged scan, its regions (traced from its map, or merged patches) and what is known about them."""
 
     scan: StoredScan
     regions: list[Region]
@@ -68,9 +71,21 @@ def flagged_scans(store: SessionStore, threshold: float,
     for s in store.iter_results():
         if not s.ok or not s.score >= threshold:
             continue
-        regions = merge_regions(s.boxes, s.scores, threshold)
+        regions = scan_regions(store, s, threshold)
         cats = [gt_category(r.box, s.gt_boxes) for r in regions]
         yield FlaggedScan(s, regions, cats, decisions.get(s.index))
+
+
+def scan_regions(store: SessionStore, s: StoredScan, threshold: float) -> list[Region]:
+    """The scan's regions at ``threshold``: traced from its stored map (as the window traces them), or
+    merged grid patches for a model without a map. Never rescored."""
+    try:
+        dmap = s.threat_map
+    except MapDecodeError as exc:
+        raise SessionFileError(store.path, f"scan {s.index} ({s.name}): {exc}") from None
+    if dmap is not None:
+        return trace_regions(dmap, threshold, s.width, s.height)
+    return merge_regions(s.boxes, s.scores, threshold)
 
 
 def _nan_to_none(v: float) -> float | None:

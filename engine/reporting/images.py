@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from ..data.io import read_scan, to_uint8
+from ..dense_map import BACKGROUND, DenseMap
 from ..errors import EngineError
 from ..fsutil import atomic_write_bytes
 from ..storage import StoredScan
@@ -42,18 +43,15 @@ def load_rgb(scan: StoredScan) -> np.ndarray | None:
 
 def overlay(rgb: np.ndarray, scan: StoredScan, regions: list[Region], threshold: float,
             max_side: int = 1400) -> np.ndarray:
-    """Scan (downscaled to ``max_side``) with flagged patches tinted by score and regions outlined."""
+    """Scan (downscaled to ``max_side``) with flagged map pixels (or patches) tinted by score and regions
+    outlined."""
     h, w = rgb.shape[:2]
     k = min(1.0, max_side / max(h, w))
     size = (max(1, round(w * k)), max(1, round(h * k)))
     img = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA) if k < 1 else rgb
-    heat = np.zeros(img.shape[:2], np.float32)
-    flagged = scan.scores >= threshold
-    top = float(scan.scores[flagged].max()) if flagged.any() else threshold
-    for box, s in zip(scan.boxes[flagged], scan.scores[flagged], strict=True):
-        x0, y0, x1, y1 = (int(round(v * k)) for v in box)
-        v = 1.0 if top <= threshold else 0.35 + 0.65 * (float(s) - threshold) / (top - threshold)
-        np.maximum(heat[y0:y1, x0:x1], v, out=heat[y0:y1, x0:x1])
+    dmap = scan.threat_map
+    heat = _map_heat(dmap, threshold, img.shape[:2], k) if dmap is not None else _patch_heat(
+        scan, threshold, img.shape[:2], k)
     jet = cv2.applyColorMap((heat * 255).astype(np.uint8), cv2.COLORMAP_JET)
     colour = cv2.cvtColor(jet, cv2.COLOR_BGR2RGB)
     mask = heat > 0
@@ -65,6 +63,32 @@ def overlay(rgb: np.ndarray, scan: StoredScan, regions: list[Region], threshold:
         cv2.rectangle(out, (x0, y0), (max(x0, x1 - 1), max(y0, y1 - 1)), OUTLINE, t)
         cv2.putText(out, str(i), (x0 + 2 * t, y0 + 12 * t), cv2.FONT_HERSHEY_SIMPLEX, 0.4 * t, OUTLINE, t)
     return out
+
+
+def _tint(v: np.ndarray, threshold: float) -> np.ndarray:
+    """Flagged scores to [0.35, 1] (the highest at 1), 0 elsewhere."""
+    flagged = v >= threshold
+    top = float(v[flagged].max()) if flagged.any() else threshold
+    if top <= threshold:
+        return flagged.astype(np.float32)
+    return np.where(flagged, 0.35 + 0.65 * (v - threshold) / (top - threshold), 0.0).astype(np.float32)
+
+
+def _patch_heat(scan: StoredScan, threshold: float, shape: tuple[int, ...], k: float) -> np.ndarray:
+    heat = np.zeros(shape[:2], np.float32)
+    for box, v in zip(scan.boxes, _tint(scan.scores, threshold), strict=True):
+        x0, y0, x1, y1 = (int(round(c * k)) for c in box)
+        np.maximum(heat[y0:y1, x0:x1], v, out=heat[y0:y1, x0:x1])
+    return heat
+
+
+def _map_heat(dmap: DenseMap, threshold: float, shape: tuple[int, ...], k: float) -> np.ndarray:
+    """The map's flagged pixels, as the window draws them, sampled at the picture's pixels (nearest)."""
+    z = np.where(dmap.logits > BACKGROUND, dmap.logits, -np.inf)
+    mh, mw = z.shape
+    ys = np.minimum((np.arange(shape[0]) / k * dmap.scale).astype(np.int64), mh - 1)
+    xs = np.minimum((np.arange(shape[1]) / k * dmap.scale).astype(np.int64), mw - 1)
+    return _tint(z, threshold)[ys[:, None], xs[None, :]]
 
 
 def crop(rgb: np.ndarray, box: tuple[int, int, int, int], margin: int = 0) -> np.ndarray:

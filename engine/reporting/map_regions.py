@@ -1,52 +1,22 @@
-"""Regions traced from a dense threat map, and the compact 8-bit map a session stores per scan.
+"""Regions traced from a dense threat map: what the window draws and every export writes.
 
 Why trace the map rather than merge grid squares: the map outlines the object itself, so a
 knife is a thin box, not a 256-px square, and a threat cut by a patch border is one region.
 Flagged pixels (score >= threshold) form regions by 8-connectivity; each region's box is in
 scan pixels and carries its maximum and mean score. The same function serves the window and
-every export, so they always show the same regions.
-
-The stored map is uint8 at the map's own resolution (a quarter of the scan's at the default
-grid): 0 is background, 1..255 span [LO, HI] score units linearly, so re-thresholding a
-stored session needs no rescoring. Scores beyond the span saturate; the span covers every
-operating point in practice (thresholds lie between about -1 and 8).
+every export, so they always show the same regions; a stored session's map (the 8-bit
+:class:`~engine.dense_map.CompactMap`, re-exported here) traces without rescoring.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import cv2
 import numpy as np
 
-from ..map_scoring import BACKGROUND, DenseMap
+from ..dense_map import BACKGROUND, HI, LEVELS, LO, CompactMap, DenseMap
 from .regions import Region
 
-LO, HI = -4.0, 16.0
-LEVELS = 254
-
-
-@dataclass(frozen=True)
-class CompactMap:
-    """``q`` (h, w) uint8; ``scale`` map pixels per scan pixel; value = lo + (hi - lo) * (q - 1) / 254."""
-
-    q: np.ndarray
-    scale: float
-    lo: float = LO
-    hi: float = HI
-
-    @classmethod
-    def from_map(cls, dmap: DenseMap, lo: float = LO, hi: float = HI) -> CompactMap:
-        z = dmap.logits
-        content = z > BACKGROUND
-        q = np.zeros(z.shape, np.uint8)
-        step = (np.clip(z[content], lo, hi) - lo) / (hi - lo) * LEVELS
-        q[content] = (np.round(step) + 1).astype(np.uint8)
-        return cls(q, dmap.scale, lo, hi)
-
-    def to_map(self) -> DenseMap:
-        z = self.lo + (self.hi - self.lo) * (self.q.astype(np.float32) - 1) / LEVELS
-        return DenseMap(np.where(self.q > 0, z, np.float32(BACKGROUND)).astype(np.float32), self.scale)
+__all__ = ["HI", "LEVELS", "LO", "CompactMap", "trace_regions"]
 
 
 def trace_regions(dmap: DenseMap, threshold: float, width: int, height: int, min_pixels: int = 2) -> list[Region]:

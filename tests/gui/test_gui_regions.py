@@ -76,3 +76,33 @@ def test_a_dense_map_is_drawn_as_the_map_and_its_regions_traced_from_it(qtbot) -
     # The region is the object's own box (map pixels 2..4 x 4..6 -> scan 8..16 x 16..24), not the patch.
     assert [g.box for g in view.regions] == [(8, 16, 16, 24)]
     assert "map 3.00" in view.readout(9, 17) and "map —" in view.readout(90, 10)
+
+
+def test_a_sessions_stored_map_is_drawn_and_retraced_as_the_threshold_moves(qtbot, tmp_path, monkeypatch) -> None:
+    """An adopted session result keeps its map packed; the view decodes it and re-traces it, never rescoring."""
+    from engine.dense_map import PackedMap
+    from engine.scoring import Scorer
+    from engine.storage import ScanEntry, SessionMeta, SessionStore
+    from tests.integration.test_session_maps import A_BOX, B_BOX, H, W, blob_map
+
+    def no_rescoring(*_a: object, **_k: object) -> None:
+        raise AssertionError("the view rescored a scan")
+
+    monkeypatch.setattr(Scorer, "score_scan", no_rescoring)
+    out = tmp_path / "s.h5"
+    with SessionStore.create(out, SessionMeta("threat-map", "f" * 64), durable=False) as store:
+        store.append(ScanEntry(path="/s/m.png", sha256="a" * 64, width=W, height=H, score=5.0,
+                               packed_map=PackedMap.of(blob_map())))
+    with SessionStore.open(out) as store:
+        r = next(store.iter_results()).to_result()  # as SessionRows.share adopts it
+    assert r.threat_map is None and r.packed_map is not None  # packed in memory until shown
+    view = ScanView()
+    qtbot.addWidget(view)
+    view.show_image("/s/m.png", np.full((H, W, 3), 200, np.uint8))
+    view.show_result(r, 3.0)
+    assert view.heat_item.image.shape[:2] == (16, 24) and view.heat_item.boundingRect().width() == 24
+    assert [g.box for g in view.regions] == [A_BOX]
+    view.set_threshold(2.0)
+    assert [g.box for g in view.regions] == [A_BOX, B_BOX]
+    view.set_threshold(6.0)
+    assert view.regions == [] and "map 4.98" in view.readout(13, 9)  # 5.0 as stored in 8 bits

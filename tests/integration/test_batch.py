@@ -92,7 +92,7 @@ def test_batch_stores_results_failures_and_schema(model: Path, data: Path,
     # Schema round-trip with plain h5py, as docs/results-schema.md describes it
     with h5py.File(out, "r") as f:
         a = f.attrs
-        assert a["format"] == "bagscan-session" and int(a["format_version"]) == 1
+        assert a["format"] == "bagscan-session" and int(a["format_version"]) == 2
         assert a["model_sha256"] == file_sha256(model) and a["model_name"] == "dsa"
         assert json.loads(a["grid_config"])["patch"] == 128 and a["bagscan_version"]
         g = f["calibration"]
@@ -101,6 +101,7 @@ def test_batch_stores_results_failures_and_schema(model: Path, data: Path,
         n = int(f["scans/count"][0])
         assert n == 8
         s = {k: f["scans"][k][:n] for k in f["scans"] if k != "count"}
+        assert (s["map_bytes"] == 0).all()  # a GAN stores no threat map
         for i in range(n):
             path = s["path"][i].decode()
             name = Path(path).name

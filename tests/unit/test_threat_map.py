@@ -10,14 +10,17 @@ import pytest
 import torch
 
 from engine.config import GridConfig, TrainConfig
+from engine.dense_map import HI, LEVELS, LO, CompactMap
 from engine.map_scoring import BACKGROUND, DenseMap, standardise
 from engine.models import create_model, produces_map
+from engine.reporting.map_regions import trace_regions
 from engine.synth.tip import ThreatLibrary
 from engine.training.map_data import CropSet, MapAugmenter
 from engine.training.map_loss import MapLossWeights, map_loss
 from tests.conftest import fake_bag, write_rgb
 
 torch.set_num_threads(1)
+HALF_STEP = (HI - LO) / LEVELS / 2  # the stored 8-bit map's rounding
 
 
 def test_forward_backward_reach_every_parameter_and_keep_the_map_shape() -> None:
@@ -145,7 +148,17 @@ def test_a_scan_scores_the_same_alone_and_in_a_batch(trained: tuple[Path, Path],
     assert len(rows) == 6
     for name, row in rows.items():
         path = next(root.rglob(name))
-        assert np.allclose(alone.score_scan(path).scores, row.scores, atol=1e-6), name
+        r = alone.score_scan(path)
+        assert np.allclose(r.scores, row.scores, atol=1e-6), name
+        # The stored map is the one scored alone, within quantisation, and traces the same regions.
+        assert r.threat_map is not None and row.threat_map is not None
+        content = r.threat_map.logits > BACKGROUND
+        np.testing.assert_array_equal(row.threat_map.logits <= BACKGROUND, ~content)
+        assert np.abs(row.threat_map.logits[content] - r.threat_map.logits[content]).max() <= HALF_STEP + 1e-6
+        alone_q = CompactMap.from_map(r.threat_map).to_map()
+        for t in (float(np.median(r.threat_map.logits[content])), r.score - 0.5):
+            assert trace_regions(row.threat_map, t, r.width, r.height) == \
+                trace_regions(alone_q, t, r.width, r.height), (name, t)
 
 
 def test_recon_variant_feeds_the_reconstruction_and_trains_both_halves() -> None:
