@@ -20,7 +20,7 @@ from PySide6.QtGui import QColor, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QLabel, QVBoxLayout, QWidget
 
 from engine.dense_map import BACKGROUND, MapDecodeError
-from engine.reporting.map_regions import trace_regions
+from engine.reporting.map_regions import flagged_regions
 from engine.reporting.regions import merge_regions
 
 from . import enhance
@@ -235,7 +235,7 @@ class ScanView(QWidget):
             self.heat_item.setRect(QRectF(0, 0, rgba.shape[1] * cell, rgba.shape[0] * cell))
         if dmap is not None:  # regions traced from the map: the object's outline, as exports draw it
             self.patch_item.setPath(QPainterPath())
-            self.regions = trace_regions(dmap, self.threshold, r.width, r.height)
+            self.regions = flagged_regions(dmap, self.threshold, r.width, r.height, r.score)
         else:
             flagged = r.scores >= self.threshold
             self.patch_item.setPath(_rects_path(r.boxes[flagged]))

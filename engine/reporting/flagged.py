@@ -22,7 +22,7 @@ from ..errors import CalibrationError, SessionFileError
 from ..metrics import per_category_recall, recall_far_at
 from ..storage import SessionStore, StoredDecision, StoredScan
 from ..storage_layout import to_str
-from .map_regions import trace_regions
+from .map_regions import flagged_regions
 from .regions import Region, gt_category, merge_regions
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ def scan_regions(store: SessionStore, s: StoredScan, threshold: float) -> list[R
     except MapDecodeError as exc:
         raise SessionFileError(store.path, f"scan {s.index} ({s.name}): {exc}") from None
     if dmap is not None:
-        return trace_regions(dmap, threshold, s.width, s.height)
+        return flagged_regions(dmap, threshold, s.width, s.height, s.score)
     return merge_regions(s.boxes, s.scores, threshold)
 
 

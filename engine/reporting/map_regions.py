@@ -16,7 +16,7 @@ import numpy as np
 from ..dense_map import BACKGROUND, HI, LEVELS, LO, CompactMap, DenseMap
 from .regions import Region
 
-__all__ = ["HI", "LEVELS", "LO", "CompactMap", "trace_regions"]
+__all__ = ["HI", "LEVELS", "LO", "CompactMap", "flagged_regions", "trace_regions"]
 
 
 def trace_regions(dmap: DenseMap, threshold: float, width: int, height: int, min_pixels: int = 2) -> list[Region]:
@@ -41,3 +41,20 @@ def trace_regions(dmap: DenseMap, threshold: float, width: int, height: int, min
         regions.append(Region(box, float(vals.max()), float(vals.mean()), int(area)))
     regions.sort(key=lambda r: (-r.max_score, -r.area, r.box))
     return regions
+
+
+def flagged_regions(dmap: DenseMap, threshold: float, width: int, height: int, score: float) -> list[Region]:
+    """The regions the window draws and every export writes for a scan scoring ``score``.
+
+    :func:`trace_regions`, except that a flagged scan (``score >= threshold``) always gets one: when
+    nothing traces (its peak is speckle-sized, or a stored map's 8-bit rounding put the peak a fraction
+    of a step below the threshold), the component holding the map's peak is its region.
+    """
+    regions = trace_regions(dmap, threshold, width, height)
+    if regions or not score >= threshold:
+        return regions
+    content = dmap.logits[dmap.logits > BACKGROUND]
+    if content.size == 0:
+        return []
+    peak = float(content.max())
+    return trace_regions(dmap, min(threshold, peak), width, height, min_pixels=1)[:1]

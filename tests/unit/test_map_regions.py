@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from engine.map_scoring import BACKGROUND, DenseMap
-from engine.reporting.map_regions import HI, LEVELS, LO, CompactMap, trace_regions
+from engine.reporting.map_regions import HI, LEVELS, LO, CompactMap, flagged_regions, trace_regions
 
 
 def _map() -> DenseMap:
@@ -42,3 +42,20 @@ def test_compact_map_round_trips_within_half_a_step_and_keeps_background() -> No
     assert np.abs(back.logits[inside] - z[inside]).max() <= (HI - LO) / LEVELS / 2 + 1e-6
     assert back.logits[5, 5] == pytest.approx(HI) and back.logits[5, 6] == pytest.approx(LO)
     assert [r.box for r in trace_regions(back, 2.0, 46, 38)] == [(8, 8, 20, 16), (0, 32, 8, 38)]
+
+
+def test_a_flagged_scan_always_gets_the_region_of_its_peak() -> None:
+    dmap = _map()
+    # At 5 only the lone 6.0 pixel (map x 9, y 7) exceeds: speckle to trace_regions, but the scan's peak.
+    assert trace_regions(dmap, 5.0, 48, 40) == []
+    (peak,) = flagged_regions(dmap, 5.0, 48, 40, score=6.0)
+    assert peak.box == (36, 28, 40, 32) and peak.max_score == 6.0 and peak.n_patches == 1
+    assert flagged_regions(dmap, 5.0, 48, 40, score=4.9) == []  # not flagged: nothing
+    assert flagged_regions(dmap, 2.0, 46, 38, score=6.0) == trace_regions(dmap, 2.0, 46, 38)  # regions: as traced
+    # A stored map rounds 5.0 to 4.976 (the nearest of 254 steps): a scan scoring 5.0 at threshold 4.99
+    # is flagged, and its peak blob (map x 2..5, y 2..4) is its region although every stored pixel is below.
+    z = np.full((10, 12), -1.0, np.float32)
+    z[2:4, 2:5] = 5.0
+    stored = CompactMap.from_map(DenseMap(z, 0.25)).to_map()
+    assert stored.logits.max() < 4.99 and trace_regions(stored, 4.99, 48, 40) == []
+    assert [r.box for r in flagged_regions(stored, 4.99, 48, 40, score=5.0)] == [(8, 8, 20, 16)]

@@ -13,7 +13,7 @@ from engine.config import GridConfig, TrainConfig
 from engine.dense_map import HI, LEVELS, LO, CompactMap
 from engine.map_scoring import BACKGROUND, DenseMap, standardise
 from engine.models import create_model, produces_map
-from engine.reporting.map_regions import trace_regions
+from engine.reporting.map_regions import flagged_regions
 from engine.synth.tip import ThreatLibrary
 from engine.training.map_data import CropSet, MapAugmenter
 from engine.training.map_loss import MapLossWeights, map_loss
@@ -157,8 +157,8 @@ def test_a_scan_scores_the_same_alone_and_in_a_batch(trained: tuple[Path, Path],
         assert np.abs(row.threat_map.logits[content] - r.threat_map.logits[content]).max() <= HALF_STEP + 1e-6
         alone_q = CompactMap.from_map(r.threat_map).to_map()
         for t in (float(np.median(r.threat_map.logits[content])), r.score - 0.5):
-            assert trace_regions(row.threat_map, t, r.width, r.height) == \
-                trace_regions(alone_q, t, r.width, r.height), (name, t)
+            assert flagged_regions(row.threat_map, t, r.width, r.height, row.score) == \
+                flagged_regions(alone_q, t, r.width, r.height, r.score), (name, t)
 
 
 def test_recon_variant_feeds_the_reconstruction_and_trains_both_halves() -> None:
