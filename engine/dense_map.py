@@ -14,6 +14,7 @@ and pre-allocated (see :mod:`engine.storage_layout`).
 
 from __future__ import annotations
 
+import math
 import zlib
 from dataclasses import dataclass
 
@@ -106,6 +107,9 @@ class PackedMap:
 
     def compact(self) -> CompactMap:
         h, w = self.shape
+        if not (math.isfinite(self.scale) and self.scale > 0 and math.isfinite(self.lo) and self.lo < self.hi
+                and math.isfinite(self.hi)):
+            raise MapDecodeError(f"stored threat map has scale {self.scale} and span [{self.lo}, {self.hi}]")
         try:
             raw = zlib.decompress(self.blob)
         except zlib.error as exc:

@@ -71,6 +71,8 @@ def test_packed_map_round_trips_within_half_a_step_and_refuses_damaged_bytes() -
         PackedMap(packed.blob[:-3] + b"xyz", (16, 24), 0.25).dense()
     with pytest.raises(MapDecodeError, match="not 15 x 24"):
         PackedMap(packed.blob, (15, 24), 0.25).dense()
+    with pytest.raises(MapDecodeError, match="scale 0.0"):
+        PackedMap(packed.blob, (16, 24), 0.0).dense()
 
 
 def test_a_session_with_maps_round_trips_across_rebuilds(tmp_path: Path) -> None:
