@@ -106,3 +106,17 @@ def test_a_sessions_stored_map_is_drawn_and_retraced_as_the_threshold_moves(qtbo
     assert [g.box for g in view.regions] == [A_BOX, B_BOX]
     view.set_threshold(6.0)
     assert view.regions == [] and "map 4.98" in view.readout(13, 9)  # 5.0 as stored in 8 bits
+
+
+def test_a_damaged_stored_map_falls_back_to_the_patch_overlay_with_a_warning(qtbot, caplog) -> None:
+    from engine.dense_map import PackedMap
+
+    view = ScanView()
+    qtbot.addWidget(view)
+    boxes = np.array([[0, 0, 10, 10], [10, 0, 20, 10]], np.int32)
+    scores = np.array([3.0, 1.0], np.float32)
+    bad = PackedMap(b"not deflate", (4, 5), 0.25)
+    view.show_image("/s.png", np.zeros((10, 20, 3), np.uint8))
+    view.show_result(ScanResult("/s.png", "s", 20, 10, "", boxes, scores, 3.0, 0.0, packed_map=bad), threshold=2.0)
+    assert view.dense_map() is None and view.regions == merge_regions(boxes, scores, 2.0)
+    assert any("/s.png" in r.getMessage() and "does not inflate" in r.getMessage() for r in caplog.records)
