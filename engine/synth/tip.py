@@ -54,6 +54,14 @@ def _candidates(content: np.ndarray, rng: np.random.Generator, n: int) -> np.nda
     return np.stack([pick % w, pick // w], 1)
 
 
+def _fade_field(shape: tuple[int, int], fade: float, rng: np.random.Generator) -> np.ndarray:
+    """A smooth random visibility field in [1 - fade, 1]: a 4 x 4 grid of uniforms on [-0.5, 1],
+    bicubically upsampled and clipped, so about a third of the threat is near the floor (hidden)."""
+    coarse = rng.uniform(-0.5, 1.0, (4, 4)).astype(np.float32)
+    field = cv2.resize(coarse, (max(shape[1], 1), max(shape[0], 1)), interpolation=cv2.INTER_CUBIC)
+    return np.clip(field, 0.0, 1.0) * np.float32(fade) + np.float32(1.0 - fade)
+
+
 def project(
     host: np.ndarray,
     threat: ThreatSprite,
@@ -67,6 +75,7 @@ def project(
     content: np.ndarray | None = None,
     tries: int = 8,
     depth: float | tuple[float, float] = 1.0,
+    fade: float = 0.0,
 ) -> tuple[np.ndarray, Box]:
     """Project ``threat`` into ``host`` (float RGB in [0, 1], H x W x 3); returns (new float32 scan, its box).
 
@@ -77,7 +86,9 @@ def project(
     box of every pixel the threat darkens. ``depth`` (a factor or a range)
     raises the transmission to that power: below 1 the threat is fainter (thinner,
     less dense, or seen through less material), which makes calibration threats
-    as hard as real ones. Never modifies ``host``.
+    as hard as real ones. ``fade`` in [0, 1) lets the threat's visibility vary smoothly across it, down
+    to ``1 - fade`` of its attenuation: parts of the threat are barely visible (edge-on, thin, or hidden in
+    clutter), so a map learns to find a threat from the part of it that shows. Never modifies ``host``.
     """
     if host.dtype == np.uint8:
         host = host.astype(np.float32) * np.float32(1.0 / 255.0)
@@ -89,6 +100,8 @@ def project(
     d = float(rng.uniform(*depth)) if isinstance(depth, tuple) else float(depth)
     if not d > 0:
         raise ConfigError(f"projection depth must be positive, not {d}")
+    if not 0.0 <= fade < 1.0:
+        raise ConfigError(f"projection fade must be in [0, 1), not {fade}")
     a = float(rng.uniform(0.0, 360.0)) if angle is None else float(angle)
     f = bool(rng.random() < 0.5) if flip is None else bool(flip)
     r = np.deg2rad(a)
@@ -125,6 +138,8 @@ def project(
     t = cv2.threshold(t, 1.0, 1.0, cv2.THRESH_TRUNC)[1]
     if d != 1.0:
         t = np.power(t, np.float32(d))
+    if fade > 0:  # visibility v: the threat's attenuation 1 - T scaled by v, so v near 0 hides that part
+        t = 1.0 - _fade_field(t.shape[:2], fade, rng)[..., None] * (1.0 - t)
     out = host.copy()
     out[ry0:ry1, rx0:rx1] *= t
     # Every pixel the sprite darkens has mask > 0 (T < 1 only inside the mask), so this box holds them all.

@@ -60,6 +60,8 @@ class TrainJob:
     #: Labelled threat scans with boxes (a TIP library): a threat-map model projects their cut-outs
     #: and learns their real threats; never scans that are evaluated.
     tip_threats: list[ScanRecord] = field(default_factory=list)
+    #: Threat-map models: vary projection depth and fade (map_data.VARIETY_*); False projects at depth 1.
+    tip_variety: bool = True
 
 
 @dataclass

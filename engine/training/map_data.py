@@ -34,6 +34,11 @@ log = logging.getLogger(__name__)
 
 #: A pixel counts as threat when the projection darkened some channel by more than this.
 MASK_DARKENING = 0.03
+#: Projection variety (``MapAugmenter(variety=True)``, the default): depth drawn from this range, and
+#: half the threats faded across their extent down to ``1 - VARIETY_FADE`` of that depth, so the map
+#: learns threats that show only in part, as under clutter or from a projection method it never saw.
+VARIETY_DEPTH = (0.5, 1.2)
+VARIETY_FADE = 0.97
 
 
 def _random_crops(img: np.ndarray, content: np.ndarray, size: int, n: int, rng: np.random.Generator,
@@ -154,21 +159,26 @@ class MapAugmenter:
 
     def __init__(self, normals: CropSet, library: ThreatLibrary, scale: float, grid: GridConfig,
                  real: CropSet | None = None, real_clean: CropSet | None = None, tip_rate: float = 0.45,
-                 real_rate: float = 0.15, clean_lib_rate: float = 0.1, second_threat: float = 0.25) -> None:
+                 real_rate: float = 0.15, clean_lib_rate: float = 0.1, second_threat: float = 0.25,
+                 variety: bool = True) -> None:
         self.normals, self.library, self.scale, self.grid = normals, library, scale, grid
         self.real = real if real is not None and len(real) else None
         self.real_clean = real_clean if real_clean is not None and len(real_clean) else None
         self.tip_rate, self.real_rate, self.clean_lib_rate = tip_rate, real_rate, clean_lib_rate
         self.second_threat = second_threat
+        self.variety = variety
 
     def _tip(self, host: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         out = host
         n = 2 if rng.random() < self.second_threat else 1
         content = content_mask(host, self.grid)
         for _ in range(n):
+            depth, fade = 1.0, 0.0
+            if self.variety:  # fainter and denser threats, half of them partly hidden (VARIETY)
+                depth, fade = float(rng.uniform(*VARIETY_DEPTH)), VARIETY_FADE if rng.random() < 0.5 else 0.0
             try:
                 out, _ = project(out, self.library.sample(rng), rng, scale=(0.6 * self.scale, 1.3 * self.scale),
-                                 max_extent=0.9, grid=self.grid, content=content)
+                                 max_extent=0.9, grid=self.grid, content=content, depth=depth, fade=fade)
             except EngineError:
                 break
         mask = ((host - out).max(axis=2) > MASK_DARKENING).astype(np.float32)

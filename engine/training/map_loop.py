@@ -108,9 +108,9 @@ def train_map(job: TrainJob, records: list[ScanRecord], cancel: CancelToken | No
         lib_clean, lib_real = yield from _crops(job.tip_threats, job, scale, 4, cfg.seed + 2, cancel, threats=True)
     library = tip_library(job.tip_threats, cfg.seed)
     log.info("threat map: %d normal crops, TIP library %s", len(normals), library.counts())
-    aug = MapAugmenter(normals, library, scale, grid, real=lib_real, real_clean=lib_clean)
+    aug = MapAugmenter(normals, library, scale, grid, real=lib_real, real_clean=lib_clean, variety=job.tip_variety)
     val_rng = np.random.default_rng([cfg.seed, 99])
-    val_aug = MapAugmenter(val_normals, library, scale, grid)
+    val_aug = MapAugmenter(val_normals, library, scale, grid, variety=job.tip_variety)
     val_batches = [val_aug(cfg.batch_size, val_rng) for _ in range(VAL_BATCHES)]
 
     mc = dict(job.model_config, input_size=grid.input_size, channels=grid.channels)
