@@ -42,6 +42,7 @@ log = logging.getLogger("detector_v2")
 VARIANTS: dict[str, tuple[dict, dict]] = {
     "v2": ({}, {}),  # the default recipe: the map network alone, varied projections
     "v2-recon": ({"recon": True}, {}),  # plus DRAEM's reconstructive half (the ablation's other side)
+    "v2-gan": ({"recon": True, "adversarial": True}, {}),  # the seed's attention D judges the reconstruction
     "v2-fixed": ({}, {"tip_variety": False}),  # projections at depth 1 only (the previous recipe)
     "v2-recon-fixed": ({"recon": True}, {"tip_variety": False}),
     "v2-128": ({"input_size": 128}, {}),  # resolution: 128 map pixels per 256-px patch (scale 0.5)

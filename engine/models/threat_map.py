@@ -99,10 +99,16 @@ class ThreatMapConfig:
     #: map network sees [x, x_hat, |x - x_hat|]. Off by default: it measured no better (RESULTS.md).
     recon: bool = False
     g_base: int = 16
+    #: The seed paper's GAN as the reconstructive half: DSA's attention-augmented SN discriminator judges
+    #: 64-px windows of x_hat against the clean crop (adversarial + latent loss on its last conv's
+    #: features), so G must make its reconstruction look threat-free, not only close in L1. Needs ``recon``.
+    adversarial: bool = False
 
     def __post_init__(self) -> None:
         check_common(self)
         MapNetConfig(self.channels, self.widths, self.dilations)  # validates the widths
+        if self.adversarial and not self.recon:
+            raise ValueError("adversarial needs recon (the discriminator judges the reconstruction)")
 
 
 @register_model("threat-map")
@@ -123,10 +129,14 @@ class ThreatMapModel(AnomalyGAN):
         c_in = 3 * cfg.channels if cfg.recon else cfg.channels
         self.netm = ThreatMapNet(MapNetConfig(c_in, cfg.widths, cfg.dilations))
         self.netr: nn.Module | None = None
+        self.netc: nn.Module | None = None  # the critic of x_hat, training only: scoring reads the map alone
         if cfg.recon:
-            from .dsa import DSAConfig, NestedGenerator
+            from .dsa import AttentionDiscriminator, DSAConfig, NestedGenerator
 
-            self.netr = NestedGenerator(DSAConfig(input_size=64, channels=cfg.channels, base=cfg.g_base))
+            dcfg = DSAConfig(input_size=64, channels=cfg.channels, base=cfg.g_base)
+            self.netr = NestedGenerator(dcfg)
+            if cfg.adversarial:
+                self.netc = AttentionDiscriminator(dcfg)
 
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor | None:
         """x_hat from the reconstructive half (None without one); any size, padded to a multiple of 16."""

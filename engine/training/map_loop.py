@@ -32,6 +32,7 @@ from ..modelfile import ModelBundle, save_model
 from ..models import create_model
 from ..score_head import ScoreHead
 from .map_data import CropSet, MapAugmenter, MapBatch, build_crops, tip_library
+from .map_gan import MapGanStep
 from .map_loss import step_loss
 
 if TYPE_CHECKING:
@@ -118,7 +119,9 @@ def train_map(job: TrainJob, records: list[ScanRecord], cancel: CancelToken | No
     net = DDP(model) if distributed else model
     steps = job.max_batches_per_epoch or STEPS_PER_EPOCH
     lr = cfg.lr or DEFAULT_LR
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    gan = MapGanStep(model) if getattr(model, "netc", None) is not None else None
+    params = [p for n, p in model.named_parameters() if not n.startswith("netc.")]  # D has its own optimiser
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=cfg.epochs * steps, pct_start=0.1)
     bundle = ModelBundle(job.model, model, grid, cfg)
     history: list[dict[str, float]] = []
@@ -130,7 +133,8 @@ def train_map(job: TrainJob, records: list[ScanRecord], cancel: CancelToken | No
         for b in range(steps):
             check(cancel)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-                loss, parts = step_loss(net, *_tensor_batch(aug(cfg.batch_size, rng), device))
+                batch = _tensor_batch(aug(cfg.batch_size, rng), device)
+                loss, parts = gan(net, *batch) if gan is not None else step_loss(net, *batch)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
