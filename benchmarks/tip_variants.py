@@ -2,6 +2,8 @@
 
 * ``hard calibration``: library threats into calibration hosts, fainter (transmission ** depth,
   depth in [0.5, 1]) - the product's recommended calibration set (README, calibration);
+* ``faded calibration``: the hard set with parts of each threat hidden (``bagscan tip --depth 0.5 1
+  --fade 0.9``), for threats seen only in part;
 * ``unlike evaluation``: evaluation threats into evaluation hosts by another projection method
   (darken compositing: the scan keeps the darker of itself and the threat's own image, instead
   of multiplying transmissions), so calibration is measured against a projection it never saw.
@@ -37,12 +39,12 @@ def _done(out: Path) -> bool:
     return False
 
 
-def hard_calibration(split: Split, root: Path, seed: int = 13) -> list[ScanRecord]:
-    out = root / "tip_calib_hard"
+def hard_calibration(split: Split, root: Path, seed: int = 13, fade: float = 0.0) -> list[ScanRecord]:
+    out = root / ("tip_calib_hard" if not fade else f"tip_calib_fade{fade:g}")
     if not _done(out):
         lib = ThreatLibrary.from_dataset(Dataset("threats", split.library_threats), max_per_category=200, seed=seed)
         for _ in tip_dataset(Dataset("hosts", split.calib_hosts), out, lib, per_scan=1, seed=seed,
-                             depth=(0.5, 1.0)):
+                             depth=(0.5, 1.0), fade=fade):
             pass
         (out / "done").write_text("ok\n")
     return load_dataset(out).threats

@@ -39,6 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--depth", type=float, nargs=2, default=(1.0, 1.0), metavar=("LO", "HI"),
                    help="transmission exponent range (default 1 1); below 1 projects fainter threats, e.g. "
                         "--depth 0.5 1 makes calibration threats as hard as real ones (README, calibration)")
+    p.add_argument("--fade", type=float, default=0.0, metavar="F",
+                   help="hide parts of each threat: its visibility varies smoothly down to 1 - F (0 <= F < 1; "
+                        "default 0), as a threat half hidden in clutter is")
     p.set_defaults(func=run)
 
 
@@ -80,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
         limit=args.limit,
         quality=args.quality,
         depth=_depth(args.depth),
+        fade=args.fade,
     )
     for _ in drive(tap(job), quiet=args.quiet):
         pass

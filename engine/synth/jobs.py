@@ -111,14 +111,19 @@ def tip_dataset(
     quality: int = JPEG_QUALITY,
     cancel: CancelToken | None = None,
     depth: tuple[float, float] = (1.0, 1.0),
+    fade: float = 0.0,
 ) -> Iterator[Progress | ScanFailed | Warn]:
     """Project ``per_scan`` threats into each threat-free scan of ``scans``; write SIXray's layout to ``out``.
 
     Output scans are named ``P#####``; ``out/tip.json`` maps each to its host scan and the
-    threats' sources and boxes. Unreadable hosts are reported as :class:`ScanFailed` and skipped.
+    threats' sources and boxes. ``depth`` and ``fade`` (engine.synth.tip.project) make the threats fainter
+    and partly hidden, for calibration sets as hard as real threats. Unreadable hosts are reported as
+    :class:`ScanFailed` and skipped.
     """
     if per_scan < 1:
         raise ConfigError(f"threats per scan must be >= 1, not {per_scan}")
+    if not 0.0 <= fade < 1.0:
+        raise ConfigError(f"fade must be in [0, 1), not {fade:g}")
     ds = scans if isinstance(scans, Dataset) else load_dataset(scans)
     lib = library.subset(_categories(categories)) if categories else library
     hosts = threat_free(ds)
@@ -145,7 +150,7 @@ def tip_dataset(
                 for _ in range(per_scan):
                     sprite = lib.sample(rng)
                     rgb, box = project(rgb, sprite, rng, scale=scale, grid=grid,
-                                       depth=depth if depth != (1.0, 1.0) else 1.0)
+                                       depth=depth if depth != (1.0, 1.0) else 1.0, fade=fade)
                     boxes.append(box)
                     sources.append(sprite.source)
             except NoContentError:

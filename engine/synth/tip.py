@@ -76,6 +76,7 @@ def project(
     tries: int = 8,
     depth: float | tuple[float, float] = 1.0,
     fade: float = 0.0,
+    paste: float = 0.0,
 ) -> tuple[np.ndarray, Box]:
     """Project ``threat`` into ``host`` (float RGB in [0, 1], H x W x 3); returns (new float32 scan, its box).
 
@@ -88,7 +89,10 @@ def project(
     less dense, or seen through less material), which makes calibration threats
     as hard as real ones. ``fade`` in [0, 1) lets the threat's visibility vary smoothly across it, down
     to ``1 - fade`` of its attenuation: parts of the threat are barely visible (edge-on, thin, or hidden in
-    clutter), so a map learns to find a threat from the part of it that shows. Never modifies ``host``.
+    clutter), so a map can be calibrated on threats seen only in part. ``paste`` > 0 composites
+    another way: alpha-over with that opacity (the threat's own image replaces the host's under its
+    mask, lighter than dark clutter where it is less dense), instead of multiplying transmissions, so
+    a map does not learn one compositing method's traces. Never modifies ``host``.
     """
     if host.dtype == np.uint8:
         host = host.astype(np.float32) * np.float32(1.0 / 255.0)
@@ -102,6 +106,8 @@ def project(
         raise ConfigError(f"projection depth must be positive, not {d}")
     if not 0.0 <= fade < 1.0:
         raise ConfigError(f"projection fade must be in [0, 1), not {fade}")
+    if not 0.0 <= paste <= 1.0:
+        raise ConfigError(f"projection paste opacity must be in [0, 1], not {paste}")
     a = float(rng.uniform(0.0, 360.0)) if angle is None else float(angle)
     f = bool(rng.random() < 0.5) if flip is None else bool(flip)
     r = np.deg2rad(a)
@@ -141,7 +147,11 @@ def project(
     if fade > 0:  # visibility v: the threat's attenuation 1 - T scaled by v, so v near 0 hides that part
         t = 1.0 - _fade_field(t.shape[:2], fade, rng)[..., None] * (1.0 - t)
     out = host.copy()
-    out[ry0:ry1, rx0:rx1] *= t
+    if paste > 0:
+        a = warped[..., 3:4] * np.float32(paste)
+        out[ry0:ry1, rx0:rx1] = out[ry0:ry1, rx0:rx1] * (1.0 - a) + t * a
+    else:
+        out[ry0:ry1, rx0:rx1] *= t
     # Every pixel the sprite darkens has mask > 0 (T < 1 only inside the mask), so this box holds them all.
     bx, by, bw, bh = cv2.boundingRect((warped[..., 3] > 0).view(np.uint8))
     if bw == 0:

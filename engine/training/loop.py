@@ -60,8 +60,9 @@ class TrainJob:
     #: Labelled threat scans with boxes (a TIP library): a threat-map model projects their cut-outs
     #: and learns their real threats; never scans that are evaluated.
     tip_threats: list[ScanRecord] = field(default_factory=list)
-    #: Threat-map models: vary projection depth and fade (map_data.VARIETY_*); False projects at depth 1.
-    tip_variety: bool = True
+    #: Threat-map models: composite some threats by alpha-over paste (map_data.VARIETY_*), not only by
+    #: multiplying transmissions. Off by default until it measures better on calibration halves.
+    tip_variety: bool = False
 
 
 @dataclass

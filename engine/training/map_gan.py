@@ -4,9 +4,9 @@ Why a critic here: trained with L1 alone, the reconstruction blurs and may keep 
 projected threat, which the map then reads as "no difference". The seed paper's discriminator
 (attention-augmented, spectrally normalised) sees 64-px windows of the reconstruction beside the
 clean crop, so G is also pushed to make x_hat look like a threat-free bag (adversarial term) with
-D's last-conv features matching the clean crop's (latent term, relative to their energy). Unlike the one-class seeds, D has
-something to learn: G's input carries a threat the clean target does not, so D's loss does not sit at
-ln 2 and the latent loss stays above zero (both are logged every epoch).
+D's last-conv features matching the clean crop's (latent term, relative to their energy). Unlike the
+one-class seeds, D has something to learn: G's input carries a threat the clean target does not, so
+D's loss does not sit at ln 2 and the latent loss stays above zero (both are logged every epoch).
 
 The paper's weights are adversarial 1, contextual 40, latent 1; the map loss already weights the
 L1 term 10 (map_loss.MapLossWeights.recon), so the GAN terms keep the paper's ratio: 10 / 40 each.
