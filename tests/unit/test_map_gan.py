@@ -43,7 +43,7 @@ def test_the_critic_learns_to_tell_reconstructions_from_clean_crops() -> None:
     """D's loss must leave ln 2: with G held still, a few D steps separate clean windows from x_hat."""
     torch.manual_seed(1)
     model = create_model("threat-map", recon=True, adversarial=True).train()
-    step = MapGanStep(model, lr_d=2e-3)
+    step = MapGanStep(model)
     model.netr.requires_grad_(False)
     batch = _batch()
     first = step(model, *batch)[1]["d"]
