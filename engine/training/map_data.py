@@ -32,7 +32,7 @@ from ..synth.tip import ThreatLibrary, project
 
 log = logging.getLogger(__name__)
 
-#: A pixel counts as threat when the projection darkened some channel by more than this.
+#: A pixel counts as threat when the projection changed some channel by more than this (paste may lighten).
 MASK_DARKENING = 0.03
 #: Projection variety (``MapAugmenter(variety=True)``): this share of the threats is composited by
 #: alpha-over paste at an opacity drawn from VARIETY_OPACITY instead of multiplying transmissions, so the

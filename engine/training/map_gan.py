@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .map_loss import MapLossWeights, map_loss
+from .map_loss import MapLossWeights, map_loss, recon_l1
 
 WINDOW = 64  # the critic's input size (DSA's D at the seed's 64 px)
 
@@ -42,7 +42,7 @@ class MapGanStep:
         critic = getattr(model, "netc", None)
         if critic is None:
             raise ValueError("MapGanStep needs a threat-map model built with adversarial=True")
-        self.model, self.critic = model, critic
+        self.critic = critic
         self.w, self.mw = weights or GanWeights(), map_weights or MapLossWeights()
         # A learnable gain on D's logit, outside spectral norm: a Lipschitz-1 D's logits barely move for
         # the small differences between x_hat and the clean crop, so BCE drifts back to ln 2 (measured:
@@ -51,21 +51,19 @@ class MapGanStep:
         self.opt_d = torch.optim.Adam([*critic.parameters(), self.gain], lr=lr_d, betas=(0.5, 0.999))
 
     def __call__(self, net: torch.nn.Module, x: torch.Tensor, target: torch.Tensor, weight: torch.Tensor,
-                 clean: torch.Tensor, clean_weight: torch.Tensor, generator: torch.Generator | None = None
-                 ) -> tuple[torch.Tensor, dict[str, float]]:
+                 clean: torch.Tensor, clean_weight: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         out = net(x)
         assert out.x_hat is not None
         total, parts = map_loss(out.logits, target, weight, self.mw)
         x_hat = out.x_hat.float()
-        per = (x_hat - clean).abs().flatten(1).mean(1)
         keep = clean_weight > 0  # real library threats have no clean version: no GAN or L1 target
-        rec = (per * clean_weight).sum() / clean_weight.sum().clamp_min(1.0)
+        rec = recon_l1(x_hat, clean, clean_weight)
         total = total + self.mw.recon * rec
         parts["recon"] = float(rec.detach())
         if not bool(keep.any()):
             return total, parts
         size = x.shape[-1]
-        top, left = (int(v) for v in torch.randint(0, size - WINDOW + 1, (2,), generator=generator))
+        top, left = (int(v) for v in torch.randint(0, size - WINDOW + 1, (2,)))
         fake, real = _window(x_hat[keep], clean[keep], top, left)
         # D's step first, on a detached x_hat: real clean windows -> 1, reconstructions -> 0.
         self.critic.requires_grad_(True)

@@ -50,11 +50,15 @@ def step_loss(model: torch.nn.Module, x: torch.Tensor, target: torch.Tensor, wei
               w: MapLossWeights = MapLossWeights()) -> tuple[torch.Tensor, dict[str, float]]:
     """One batch's loss for a threat-map model; with a reconstructive half, plus its L1 to the clean crop."""
     out = model(x)
-    x_hat = out.x_hat
     total, parts = map_loss(out.logits, target, weight, w)
-    if x_hat is not None:
-        per = (x_hat.float() - clean).abs().flatten(1).mean(1)
-        rec = (per * clean_weight).sum() / clean_weight.sum().clamp_min(1.0)
+    if out.x_hat is not None:
+        rec = recon_l1(out.x_hat, clean, clean_weight)
         total = total + w.recon * rec
         parts["recon"] = float(rec.detach())
     return total, parts
+
+
+def recon_l1(x_hat: torch.Tensor, clean: torch.Tensor, clean_weight: torch.Tensor) -> torch.Tensor:
+    """Mean L1 of the reconstruction to the clean crop, over rows that have one (``clean_weight`` > 0)."""
+    per = (x_hat.float() - clean).abs().flatten(1).mean(1)
+    return (per * clean_weight).sum() / clean_weight.sum().clamp_min(1.0)
