@@ -9,7 +9,7 @@ threat cut by a patch border is still seen whole, and a scan scores the same alo
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import cv2
 import numpy as np
@@ -22,6 +22,7 @@ from .dense_map import BACKGROUND, DenseMap
 
 if TYPE_CHECKING:
     from .modelfile import ModelBundle
+    from .models.threat_map import ThreatMapModel
     from .scoring import ScanResult
 
 __all__ = ["BACKGROUND", "DenseMap", "dense_map", "grid_scores", "map_scan_result", "standardise"]
@@ -36,7 +37,7 @@ def dense_map(net: torch.nn.Module, pixels: np.ndarray, scale: float, grid: Grid
     if device.type == "cuda":
         x = x.contiguous(memory_format=torch.channels_last)
     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-        logits = net.eval()(x).logits[0, 0].float().cpu().numpy()
+        logits = cast("ThreatMapModel", net.eval()).scoring_logits(x)[0, 0].float().cpu().numpy()
     content = content_mask(img, grid).astype(np.float32)
     h, w = logits.shape
     frac = cv2.resize(content, (w, h), interpolation=cv2.INTER_AREA)

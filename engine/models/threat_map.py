@@ -87,6 +87,10 @@ class MapOutput:
     x_hat: torch.Tensor | None = None  # the reconstruction, for models with a reconstructive half
 
 
+#: The flipped axes (of an N, C, H, W tensor) of each scoring view, by number of views.
+VIEW_FLIPS: dict[int, tuple[tuple[int, ...], ...]] = {1: ((),), 2: ((), (3,)), 4: ((), (3,), (2,), (2, 3))}
+
+
 @dataclass(frozen=True)
 class ThreatMapConfig:
     """The registered v2 detector. ``input_size`` per grid patch sets the map's scale (input_size / patch)."""
@@ -103,12 +107,18 @@ class ThreatMapConfig:
     #: 64-px windows of x_hat against the clean crop (adversarial + latent loss on its last conv's
     #: features), so G must make its reconstruction look threat-free, not only close in L1. Needs ``recon``.
     adversarial: bool = False
+    #: Views the scoring map is averaged over: 1 (the scan as is), 2 (+ mirrored left-right) or 4 (+ upside
+    #: down, + both). Training sees every flip and rotation, so each view is as good as the others, and
+    #: their mean has less of each view's noise. Scoring only; 1 in model files written before it.
+    views: int = 1
 
     def __post_init__(self) -> None:
         check_common(self)
         MapNetConfig(self.channels, self.widths, self.dilations)  # validates the widths
         if self.adversarial and not self.recon:
             raise ValueError("adversarial needs recon (the discriminator judges the reconstruction)")
+        if self.views not in VIEW_FLIPS:
+            raise ValueError(f"views must be one of {sorted(VIEW_FLIPS)}, not {self.views}")
 
 
 @register_model("threat-map")
@@ -154,3 +164,11 @@ class ThreatMapModel(AnomalyGAN):
         if x_hat is not None:
             x = torch.cat([x, x_hat, (x - x_hat).abs()], 1)
         return MapOutput(self.netm(x), x_hat)
+
+    def scoring_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """The map the product scores with: the mean of the logits over ``config.views`` flipped views."""
+        flips = VIEW_FLIPS[self.config.views]
+        total = self(x).logits
+        for dims in flips[1:]:
+            total = total + self(x.flip(dims)).logits.flip(dims)
+        return total / len(flips)

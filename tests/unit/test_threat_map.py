@@ -11,6 +11,7 @@ import torch
 
 from engine.config import GridConfig, TrainConfig
 from engine.dense_map import HI, LEVELS, LO, CompactMap
+from engine.errors import ConfigError
 from engine.map_scoring import BACKGROUND, DenseMap, standardise
 from engine.models import create_model, produces_map
 from engine.reporting.map_regions import flagged_regions
@@ -45,6 +46,25 @@ def test_eval_map_is_translation_consistent_away_from_borders() -> None:
         part = model(x[..., 32:160, 32:160]).logits[0, 0]
     # Far from both crops' borders (the receptive field's reach), the two maps agree.
     assert torch.allclose(whole[40:56, 40:56], part[24:40, 24:40], atol=1e-4)
+
+
+@pytest.mark.parametrize("views", [2, 4])
+def test_scoring_views_average_the_flips_so_the_map_mirrors_with_the_scan(views: int) -> None:
+    torch.manual_seed(2)
+    model = create_model("threat-map", views=views).eval()
+    plain = create_model("threat-map")
+    plain.load_state_dict(model.state_dict())
+    x = torch.rand(1, 3, 64, 96)
+    with torch.inference_mode():
+        m, mirrored = model.scoring_logits(x), model.scoring_logits(x.flip(3)).flip(3)
+        one = plain.eval().scoring_logits(x)
+        by_hand = sum(model(x.flip(d)).logits.flip(d) if d else model(x).logits
+                      for d in ([0, (3,)] if views == 2 else [0, (3,), (2,), (2, 3)])) / views
+    assert torch.allclose(m, mirrored, atol=1e-5)  # a mean over a flip group is equivariant to its flips
+    assert torch.allclose(m, by_hand, atol=1e-5)
+    assert not torch.allclose(m, one, atol=1e-3) and torch.allclose(one, plain(x).logits)  # 1 view: as before
+    with pytest.raises(ConfigError, match="views must be one of"):
+        create_model("threat-map", views=3)
 
 
 def test_map_loss_matches_hand_computed_values() -> None:
