@@ -27,7 +27,7 @@ from benchmarks.sixray_dev import OUT
 from benchmarks.table import md_table
 from benchmarks.tip_sets import tip_sets
 from benchmarks.tip_variants import hard_calibration, unlike_evaluation
-from engine.modelfile import load_model
+from engine.modelfile import ModelBundle, load_model
 from engine.scoring import Scorer
 
 log = logging.getLogger("map_views")
@@ -35,10 +35,14 @@ COLS = ("calib_criterion", "a_patch_auc_within_threat", "c_hit_rate", "d_tip_ima
         "median_scan_s")
 
 
-def with_views(path: Path, views: int) -> Scorer:
-    bundle = load_model(path)
+def set_views(bundle: ModelBundle, views: int) -> ModelBundle:
+    """The bundle's threat map scored at ``views`` (ThreatMapConfig.views); weights and head unchanged."""
     bundle.model.config = replace(bundle.model.config, views=views)
-    return Scorer(bundle, device="auto")
+    return bundle
+
+
+def with_views(path: Path, views: int) -> Scorer:
+    return Scorer(set_views(load_model(path), views), device="auto")
 
 
 def main() -> int:
