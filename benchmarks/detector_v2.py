@@ -40,7 +40,8 @@ log = logging.getLogger("detector_v2")
 
 #: name -> (model config, TrainJob options)
 VARIANTS: dict[str, tuple[dict, dict]] = {
-    "v2": ({}, {}),  # the default recipe: the map network alone
+    "v2": ({}, {}),  # the default recipe: the map network alone, scored as the mean over 4 flips
+    "v2-1view": ({"views": 1}, {}),  # the same, scored on the scan as is (the recipe before RECIPE_VIEWS)
     "v2-recon": ({"recon": True}, {}),  # plus DRAEM's reconstructive half (the ablation's other side)
     "v2-gan": ({"recon": True, "adversarial": True}, {}),  # the seed's attention D judges the reconstruction
     "v2-paste": ({}, {"tip_variety": True}),  # 30 % of threats composited by alpha-over paste

@@ -45,6 +45,10 @@ STEPS_PER_EPOCH = 100
 #: AdamW peak rate of the one-cycle schedule (3e-3 reached a falling validation loss in 1500 steps).
 DEFAULT_LR = 3e-3
 VAL_BATCHES = 4
+#: Scoring views a trained file gets unless the model config names its own (ThreatMapConfig.views): the
+#: flip mean raised the calibration criterion on every paired split and seed (benchmarks/RESULTS.md,
+#: "Scoring views"). The config's own default stays 1, so files written before score as they did.
+RECIPE_VIEWS = 4
 
 
 def crop_size(input_size: int) -> int:
@@ -114,7 +118,7 @@ def train_map(job: TrainJob, records: list[ScanRecord], cancel: CancelToken | No
     val_aug = MapAugmenter(val_normals, library, scale, grid, variety=job.tip_variety)
     val_batches = [val_aug(cfg.batch_size, val_rng) for _ in range(VAL_BATCHES)]
 
-    mc = dict(job.model_config, input_size=grid.input_size, channels=grid.channels)
+    mc = {"views": RECIPE_VIEWS, **job.model_config, "input_size": grid.input_size, "channels": grid.channels}
     model = create_model(job.model, **mc).to(device)
     net = DDP(model) if distributed else model
     steps = job.max_batches_per_epoch or STEPS_PER_EPOCH

@@ -17,6 +17,7 @@ from engine.models import create_model, produces_map
 from engine.reporting.map_regions import flagged_regions
 from engine.synth.tip import ThreatLibrary
 from engine.training.map_data import CropSet, MapAugmenter
+from engine.training.map_loop import RECIPE_VIEWS
 from engine.training.map_loss import MapLossWeights, map_loss
 from tests.conftest import fake_bag, write_rgb
 
@@ -143,11 +144,41 @@ def test_trains_saves_and_scores_from_one_map(trained: tuple[Path, Path]) -> Non
     root, out = trained
     bundle = load_model(out)
     assert bundle.score_head is not None and bundle.score_head.names == ("map",) and bundle.calibration is not None
+    assert bundle.model.config.views == RECIPE_VIEWS > 1  # the recipe scores the flip mean
     r = Scorer(bundle, device="cpu").score_scan(root / "threat" / "t0.png")
     assert r.threat_map is not None and len(r.scores) > 0 and np.isfinite(r.scores).all()
     # Patch scores are the map's maxima inside each patch, and the scan score is their maximum.
     assert np.allclose(r.threat_map.box_max(r.boxes), r.scores, atol=1e-5)
     assert r.score == pytest.approx(float(r.scores.max()))
+
+
+def test_a_map_file_without_views_scores_one_view_as_before(trained: tuple[Path, Path], tmp_path: Path) -> None:
+    """Files written before ``views`` existed hold no such key: they load at 1 view and score as they did."""
+    import json
+    import shutil
+
+    import h5py
+
+    from engine.modelfile import load_model
+    from engine.scoring import Scorer
+
+    root, out = trained
+    old = tmp_path / "before-views.h5"
+    shutil.copy(out, old)
+    with h5py.File(old, "r+") as f:
+        cfg = json.loads(f.attrs["model_config"])
+        del cfg["views"]
+        f.attrs["model_config"] = json.dumps(cfg)
+    bundle = load_model(old)
+    assert bundle.model.config.views == 1
+    scan = root / "threat" / "t0.png"
+    r_old = Scorer(bundle, device="cpu").score_scan(scan)
+    new = load_model(out)
+    with torch.inference_mode():
+        x = torch.rand(1, 3, 64, 80)
+        assert torch.allclose(bundle.model.eval().scoring_logits(x), new.model.eval()(x).logits)  # one view
+    r_new = Scorer(new, device="cpu").score_scan(scan)
+    assert r_old.scores.shape == r_new.scores.shape and not np.allclose(r_old.scores, r_new.scores)
 
 
 def test_a_scan_scores_the_same_alone_and_in_a_batch(trained: tuple[Path, Path], tmp_path: Path) -> None:
