@@ -27,12 +27,13 @@ from benchmarks.sixray_dev import OUT
 from benchmarks.table import md_table
 from benchmarks.tip_sets import tip_sets
 from benchmarks.tip_variants import hard_calibration, unlike_evaluation
+from engine import metrics
 from engine.modelfile import ModelBundle, load_model
 from engine.scoring import Scorer
 
 log = logging.getLogger("map_views")
-COLS = ("calib_criterion", "a_patch_auc_within_threat", "c_hit_rate", "d_tip_image_auc", "d_tip_far",
-        "median_scan_s")
+COLS = ("calib_criterion", "a_patch_auc_within_threat", "a_without_partial", "c_hit_rate", "d_tip_image_auc",
+        "d_tip_far", "median_scan_s")
 
 
 def set_views(bundle: ModelBundle, views: int) -> ModelBundle:
@@ -43,6 +44,29 @@ def set_views(bundle: ModelBundle, views: int) -> ModelBundle:
 
 def with_views(path: Path, views: int) -> Scorer:
     return Scorer(set_views(load_model(path), views), device="auto")
+
+
+def partial_patches(score, split) -> dict:
+    """How much of ``a`` is lost to patches that hold part of a threat yet are not threat patches (under half
+    of the box and under half of the patch): a map's maximum is high there too. A figure to read, never
+    to choose by (it is measured on the evaluation threats)."""
+    pos, clean, partial = [], [], []
+    for rec in split.eval_threats:
+        if not rec.boxes:
+            continue
+        r = score(rec.path)
+        gt = [b.as_list() for b in rec.boxes]
+        lab, touch = metrics.threat_patch_labels(r.boxes, gt), metrics.touches_box(r.boxes, gt)
+        pos.append(r.scores[lab])
+        clean.append(r.scores[~touch])
+        partial.append(r.scores[touch & ~lab])
+    p, c, q = (np.concatenate(v) for v in (pos, clean, partial))
+
+    def auc(a: np.ndarray, b: np.ndarray) -> float:
+        return metrics.roc_auc(np.r_[np.ones(len(a)), np.zeros(len(b))], np.r_[a, b])
+
+    return {"a_without_partial": auc(p, c), "partial_share_of_negatives": len(q) / max(len(q) + len(c), 1),
+            "a_partial_vs_clean": auc(q, c)}
 
 
 def main() -> int:
@@ -69,7 +93,9 @@ def main() -> int:
         for seed in (int(s) for s in args.seeds.split(",")):
             path = OUT / f"models-v2-{args.tag}" / f"split{sp}-seed{seed}" / f"{args.variant}.h5"
             for v in views:
-                res = timed_figures(with_views(path, v).score_scan, split, sets)
+                scorer = with_views(path, v)
+                res = timed_figures(scorer.score_scan, split, sets)
+                res.update(partial_patches(scorer.score_scan, split))
                 runs.append({"views": v, "split": sp, "seed": seed, **res})
                 log.info("views %d split %d seed %d: %s", v, sp, seed, {k: round(res[k], 3) for k in COLS})
                 result.write_text(json.dumps({"args": vars(args), "runs": runs}, indent=2, default=float))

@@ -211,6 +211,12 @@ def chance_hit_rate(patch_boxes: Any, gt_boxes: Any) -> float:
     return float((inter > 0).any(axis=1).mean())
 
 
+def touches_box(patch_boxes: Any, gt_boxes: Any) -> np.ndarray:
+    """Boolean (N,): the patch shares some area with some box (threat patches and partial ones alike)."""
+    inter, _, _ = _intersections(patch_boxes, gt_boxes)
+    return np.asarray((inter > 0).any(axis=1)) if inter.size else np.zeros(inter.shape[0], bool)
+
+
 def threat_patch_labels(patch_boxes: Any, gt_boxes: Any, min_frac: float = 0.5) -> np.ndarray:
     """Boolean (N,): a patch is a threat patch when it covers at least ``min_frac`` of some box,
     or some box covers at least ``min_frac`` of it (big patches on small threats, and the reverse)."""

@@ -144,7 +144,9 @@ def test_threat_patch_labels_hand_built() -> None:
     assert M.threat_patch_labels(PATCHES, [sliver]).tolist() == [True, True, False, False]
     corner = (60, 60, 140, 140)  # a quarter of the box in each patch, 16 % of each patch
     assert not M.threat_patch_labels(PATCHES, [corner]).any()
-    assert M.threat_patch_labels(PATCHES, []).tolist() == [False] * 4
+    assert M.touches_box(PATCHES, [corner]).all()  # every patch holds part of it: partial, not threat, patches
+    assert M.touches_box(PATCHES, [small]).tolist() == [True, False, False, False]
+    assert M.threat_patch_labels(PATCHES, []).tolist() == [False] * 4 and not M.touches_box(PATCHES, []).any()
 
 
 def test_threat_patch_labels_match_the_scalar_rule() -> None:
