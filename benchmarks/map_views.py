@@ -83,7 +83,8 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     views = [int(v) for v in args.views.split(",")]
     runs: list[dict] = []
-    result = OUT / f"map_views-{args.tag}-{args.variant}-s{args.splits.replace(',', '')}.json"
+    name = f"{args.tag}-{args.variant}-s{args.splits.replace(',', '')}-seed{args.seeds.replace(',', '')}"
+    result = OUT / f"map_views-{name}.json"  # one file per call: calls on other seeds do not overwrite it
     for sp in (int(s) for s in args.splits.split(",")):
         split = make_split(args.root, seed=sp)
         root = OUT if sp == 0 else OUT / f"split{sp}"
