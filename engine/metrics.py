@@ -205,10 +205,8 @@ def hit(patch_boxes: Any, patch_scores: Any, gt_boxes: Any, threshold: float | N
 def chance_hit_rate(patch_boxes: Any, gt_boxes: Any) -> float:
     """Probability that a uniformly random content patch overlaps a ground-truth box: the hit
     rate a detector with no localisation skill would get. NaN without patches."""
-    inter, _, _ = _intersections(patch_boxes, gt_boxes)
-    if inter.shape[0] == 0:
-        return NAN
-    return float((inter > 0).any(axis=1).mean())
+    touch = touches_box(patch_boxes, gt_boxes)
+    return float(touch.mean()) if touch.size else NAN
 
 
 def touches_box(patch_boxes: Any, gt_boxes: Any) -> np.ndarray:

@@ -47,7 +47,7 @@ DEFAULT_LR = 3e-3
 VAL_BATCHES = 4
 #: Scoring views a trained file gets unless the model config names its own (ThreatMapConfig.views): the
 #: flip mean raised the calibration criterion on every paired split and seed (benchmarks/RESULTS.md,
-#: "Scoring views"). The config's own default stays 1, so files written before score as they did.
+#: "Detector v2, round 2"). The config's own default stays 1, so files written before score as they did.
 RECIPE_VIEWS = 4
 
 
